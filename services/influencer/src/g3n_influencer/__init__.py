@@ -1,0 +1,1 @@
+"""g3n_influencer."""
