@@ -1,0 +1,207 @@
+"""The interface both back ends share, and the one switch that picks a back end.
+
+``G3N_STACK=local`` forces local processes (Kafka from Maven Central jars, Debian's
+PostgreSQL), ``G3N_STACK=docker`` forces testcontainers, and unset/``auto`` uses
+testcontainers when a Docker engine answers ``docker info`` and local processes otherwise.
+"""
+
+from __future__ import annotations
+
+import abc
+import atexit
+import contextlib
+import os
+import shutil
+import signal
+import subprocess
+import threading
+from collections.abc import Iterable
+from types import FrameType, TracebackType
+from typing import Any, Literal, Self
+
+from g3n_devstack import ops
+
+StackKind = Literal["local", "docker"]
+
+#: Databases (each with a role of the same name) that the system needs.
+SERVICE_DATABASES: tuple[str, ...] = ("influencer", "crm")
+
+
+class Stack(abc.ABC):
+    """A Kafka broker and a PostgreSQL server, started and stopped together."""
+
+    kind: StackKind
+
+    # --- what a back end provides ---------------------------------------------------------
+
+    @property
+    @abc.abstractmethod
+    def kafka_bootstrap(self) -> str:
+        """``host:port`` of the broker's PLAINTEXT listener."""
+
+    @property
+    @abc.abstractmethod
+    def pg_host(self) -> str: ...
+
+    @property
+    @abc.abstractmethod
+    def pg_port(self) -> int: ...
+
+    @property
+    def pg_admin_user(self) -> str:
+        return "postgres"
+
+    @property
+    def pg_admin_password(self) -> str:
+        return "postgres"
+
+    @abc.abstractmethod
+    def start(self) -> Self:
+        """Start Kafka and PostgreSQL and wait until both are ready."""
+
+    @abc.abstractmethod
+    def stop(self) -> None:
+        """Stop everything this stack started (by pid / container id). Idempotent."""
+
+    @abc.abstractmethod
+    def pg_stop(self) -> None:
+        """Stop PostgreSQL only (an outage); ``pg_start`` brings it back on the same port and data."""
+
+    @abc.abstractmethod
+    def pg_start(self) -> None: ...
+
+    @abc.abstractmethod
+    def state(self) -> dict[str, Any]:
+        """What a state file records about this stack (ports, pids, dsns)."""
+
+    # --- shared behaviour -----------------------------------------------------------------
+
+    def dsn(self, db: str, user: str | None = None, password: str | None = None) -> str:
+        """DSN of database ``db`` as its owner role (same name as the database by default)."""
+        role = user or db
+        secret = password if password is not None else (self.pg_admin_password if role == "postgres" else role)
+        return f"postgresql://{role}:{secret}@{self.pg_host}:{self.pg_port}/{db}"
+
+    @property
+    def admin_dsn(self) -> str:
+        return self.dsn("postgres", user=self.pg_admin_user, password=self.pg_admin_password)
+
+    async def aensure_database(self, name: str, owner: str | None = None) -> str:
+        await ops.ensure_database(self.admin_dsn, name, owner)
+        return self.dsn(name, user=owner)
+
+    def ensure_database(self, name: str, owner: str | None = None) -> str:
+        """Create database ``name`` (and its owner role) unless it exists; return its DSN."""
+        return ops.run_sync(self.aensure_database(name, owner))
+
+    async def adrop_database(self, name: str) -> None:
+        await ops.drop_database(self.admin_dsn, name)
+
+    def drop_database(self, name: str) -> None:
+        ops.run_sync(self.adrop_database(name))
+
+    async def acreate_topics(self, names: Iterable[str], partitions: int = 4) -> None:
+        await ops.create_topics(self.kafka_bootstrap, list(names), partitions=partitions)
+
+    def create_topics(self, names: Iterable[str], partitions: int = 4) -> None:
+        """Create topics explicitly (already existing ones are left as they are)."""
+        ops.run_sync(self.acreate_topics(list(names), partitions))
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+
+# --- cleanup on exit and on SIGTERM/SIGHUP -----------------------------------------------------
+
+_live: set[Stack] = set()
+_live_lock = threading.Lock()
+_handlers_installed = False
+
+
+def register_for_cleanup(stack: Stack) -> None:
+    """Stop ``stack`` at interpreter exit and before dying of SIGTERM/SIGHUP."""
+    global _handlers_installed
+    with _live_lock:
+        _live.add(stack)
+        if _handlers_installed:
+            return
+        _handlers_installed = True
+    atexit.register(stop_all)
+    if threading.current_thread() is threading.main_thread():
+        for sig in (signal.SIGTERM, signal.SIGHUP):
+            _chain_signal(sig)
+
+
+def unregister(stack: Stack) -> None:
+    with _live_lock:
+        _live.discard(stack)
+
+
+def stop_all() -> None:
+    with _live_lock:
+        stacks = list(_live)
+    for stack in stacks:
+        with contextlib.suppress(Exception):
+            stack.stop()
+
+
+def _chain_signal(sig: signal.Signals) -> None:
+    previous = signal.getsignal(sig)
+    if previous is signal.SIG_IGN:
+        return
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        stop_all()
+        if callable(previous):
+            previous(signum, frame)
+            return
+        # Default action: die of the same signal, as if we had not been here.
+        signal.signal(signum, signal.SIG_DFL)
+        os.kill(os.getpid(), signum)
+
+    signal.signal(sig, handler)
+
+
+# --- choosing a back end ----------------------------------------------------------------------
+
+
+def docker_available() -> bool:
+    """True when a Docker engine answers (the client alone is not enough)."""
+    if shutil.which("docker") is None:
+        return False
+    try:
+        result = subprocess.run(
+            ["docker", "info"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=15, check=False
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return result.returncode == 0
+
+
+def stack_kind() -> StackKind:
+    """``G3N_STACK`` (local|docker|auto, default auto) resolved to a back end."""
+    wanted = os.environ.get("G3N_STACK", "auto").strip().lower() or "auto"
+    if wanted == "local":
+        return "local"
+    if wanted == "docker":
+        return "docker"
+    if wanted != "auto":
+        raise ValueError(f"G3N_STACK must be local, docker or auto, not {wanted!r}")
+    return "docker" if docker_available() else "local"
+
+
+def make_stack(*, test: bool, kind: StackKind | None = None, **options: Any) -> Stack:
+    """A not yet started stack of the chosen kind: ``test=True`` for throw-away test stacks."""
+    chosen = kind or stack_kind()
+    if chosen == "docker":
+        from g3n_devstack.docker_stack import DockerStack
+
+        return DockerStack(test=test, **options)
+    from g3n_devstack.local import LocalStack
+
+    return LocalStack.for_tests(**options) if test else LocalStack.for_dev(**options)

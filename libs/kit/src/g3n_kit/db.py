@@ -1,0 +1,67 @@
+"""asyncpg pool with the codecs every service needs.
+
+`Database` is the only door to PostgreSQL for the kit and the services: it owns the pool and
+hands out connections inside transactions. JSON/JSONB values are encoded with orjson so
+that dicts go in and out without manual dumps/loads.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import asyncpg
+import orjson
+
+Connection = asyncpg.Connection
+Record = asyncpg.Record
+
+
+def _dumps(value: Any) -> str:
+    return orjson.dumps(value).decode()
+
+
+async def _init_connection(conn: asyncpg.Connection) -> None:
+    for typ in ("json", "jsonb"):
+        await conn.set_type_codec(typ, encoder=_dumps, decoder=orjson.loads, schema="pg_catalog")
+
+
+class Database:
+    """A connection pool plus transaction helpers."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self.pool = pool
+
+    @classmethod
+    async def connect(
+        cls, dsn: str, *, min_size: int = 1, max_size: int = 10, command_timeout: float = 60.0
+    ) -> Database:
+        pool = await asyncpg.create_pool(
+            dsn,
+            min_size=min_size,
+            max_size=max_size,
+            init=_init_connection,
+            command_timeout=command_timeout,
+        )
+        return cls(pool)
+
+    async def close(self) -> None:
+        await self.pool.close()
+
+    @asynccontextmanager
+    async def connection(self) -> AsyncIterator[asyncpg.Connection]:
+        async with self.pool.acquire() as conn:
+            yield conn
+
+    @asynccontextmanager
+    async def transaction(self, *, isolation: str = "read_committed") -> AsyncIterator[asyncpg.Connection]:
+        async with self.pool.acquire() as conn, conn.transaction(isolation=isolation):
+            yield conn
+
+    async def ping(self) -> bool:
+        try:
+            async with self.pool.acquire(timeout=2.0) as conn:
+                return bool(await conn.fetchval("SELECT 1", timeout=2.0) == 1)
+        except Exception:
+            return False

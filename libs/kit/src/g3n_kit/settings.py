@@ -1,0 +1,35 @@
+"""Process settings from environment variables.
+
+Each service subclasses `ServiceSettings` with its own prefix (`G3N_IFM_`, `G3N_CRM_`); the
+Kafka bootstrap servers are shared by every service (`G3N_KAFKA_BOOTSTRAP`). Defaults match the
+local stack that `./g3n dev up` starts.
+"""
+
+from __future__ import annotations
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ServiceSettings(BaseSettings):
+    model_config = SettingsConfigDict(extra="ignore")
+
+    service: str = "service"
+    database_url: str = "postgresql://postgres@127.0.0.1:54329/postgres"
+    kafka_bootstrap: str = Field(
+        default="127.0.0.1:9092", validation_alias=AliasChoices("G3N_KAFKA_BOOTSTRAP", "kafka_bootstrap")
+    )
+    http_host: str = "127.0.0.1"
+    http_port: int = 8000
+    db_pool_min: int = 2
+    db_pool_max: int = 10
+    consumer_max_batch: int = Field(default=1000, ge=1, le=10_000)
+    consumer_poll_ms: int = Field(default=200, ge=1)
+    relay_batch: int = Field(default=1000, ge=1, le=10_000)
+    relay_idle_ms: int = Field(default=50, ge=1)
+    paging_secret: str = Field(
+        default="g3n-dev-paging-secret",
+        validation_alias=AliasChoices("G3N_PAGING_SECRET", "paging_secret"),
+    )
+    log_level: str = "INFO"
+    metrics_port: int | None = None

@@ -1,0 +1,1 @@
+"""adapters layer of g3n_crm."""

@@ -1,0 +1,35 @@
+"""Composition root of the crm service: wires settings, migrations, operations, consumers
+and scheduled jobs into one `ServiceDefinition` that every entrypoint process runs."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from g3n_contracts import topics
+from g3n_kit.consumer import BatchHandler
+from g3n_kit.migrations import MigrationSource
+from g3n_kit.runtime import ConsumerSpec, ServiceDefinition
+from g3n_kit.settings import ServiceSettings
+from g3n_crm.entrypoints.consumer_handlers import handle_scm_sales
+from g3n_crm.roles import ROLES
+from g3n_crm.settings import Settings
+
+SCM_GROUP = "crm.scm"
+
+
+def _scm_handlers(_settings: ServiceSettings) -> Mapping[str, BatchHandler]:
+    return {topics.SCM_SALES: handle_scm_sales}
+
+
+def build(settings: Settings | None = None) -> ServiceDefinition:
+    return ServiceDefinition(
+        name="crm",
+        short="crm",
+        settings=settings or Settings(),
+        migrations=[MigrationSource("crm", "g3n_crm.migrations")],
+        operations=[],
+        roles=ROLES,
+        consumers=[ConsumerSpec(SCM_GROUP, _scm_handlers)],
+        jobs=[],
+        publishes=[topics.CRM_STORED_VALUE, topics.CRM_EVENTS],
+    )

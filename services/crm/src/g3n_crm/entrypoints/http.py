@@ -1,0 +1,7 @@
+"""`python -m g3n_crm.entrypoints.http`: the crm http process."""
+
+from g3n_crm.bootstrap import build
+from g3n_kit.runtime import main
+
+if __name__ == "__main__":
+    main("http", build)

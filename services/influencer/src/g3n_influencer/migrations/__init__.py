@@ -1,0 +1,1 @@
+"""migrations layer of g3n_influencer."""

@@ -1,0 +1,1 @@
+"""service layer of g3n_influencer."""
