@@ -21,7 +21,8 @@ class Contract(BaseModel):
         frozen=True,
         validate_default=False,
         allow_inf_nan=False,
-        hide_input_in_errors=True,  # payloads carry e-mails; errors end up in DLQ headers and logs
+        hide_input_in_errors=True,
+        use_attribute_docstrings=True,  # payloads carry e-mails; errors end up in DLQ headers and logs
     )
 
 

@@ -557,11 +557,11 @@ def stop_recorded(state: dict[str, Any], timeout: float = 30.0) -> list[str]:
     stopped: list[str] = []
     services = [ProcRef.from_json(item) for item in state.get("services", [])]
     for ref in services:
-        if ref.signal(signal.SIGTERM):
+        if ref.send(signal.SIGTERM):
             stopped.append(f"{ref.name} ({ref.pid})")
     for ref in services:
         if not ref.wait_gone(10.0):
-            ref.signal(signal.SIGKILL)
+            ref.send(signal.SIGKILL)
     for item in state.get("processes", []):
         ref = ProcRef.from_json(item)
         first = signal.SIGINT if ref.name == "postgres" else signal.SIGTERM

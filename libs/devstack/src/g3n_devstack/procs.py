@@ -57,7 +57,7 @@ class ProcRef:
         current = proc_start_time(self.pid)
         return current is not None and (self.start_time is None or current == self.start_time)
 
-    def signal(self, sig: int) -> bool:
+    def send(self, sig: int) -> bool:
         """Send ``sig`` if this is still the same process; True if it was sent."""
         if not self.alive():
             return False
@@ -81,12 +81,12 @@ class ProcRef:
         self, timeout: float = 10.0, first: int = signal.SIGTERM, then: int = signal.SIGKILL
     ) -> None:
         """``first``, wait up to ``timeout`` seconds, then ``then`` (SIGKILL) and wait again."""
-        if not self.signal(first):
+        if not self.send(first):
             _reap(self.pid)
             return
         if self.wait_gone(timeout):
             return
-        self.signal(then)
+        self.send(then)
         self.wait_gone(10.0)
 
 
