@@ -19,10 +19,9 @@ class Contract(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
         frozen=True,
-        validate_default=False,
         allow_inf_nan=False,
-        hide_input_in_errors=True,
-        use_attribute_docstrings=True,  # payloads carry e-mails; errors end up in DLQ headers and logs
+        hide_input_in_errors=True,  # payloads carry e-mails; errors end up in DLQ headers and logs
+        use_attribute_docstrings=True,  # field docstrings become JSON Schema descriptions
     )
 
 

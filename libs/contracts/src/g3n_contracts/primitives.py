@@ -42,9 +42,7 @@ Slug = Annotated[StrictStr, StringConstraints(pattern=SLUG_PATTERN)]
 Text = Annotated[StrictStr, StringConstraints(min_length=1, max_length=1000)]
 """Free, human-readable text (reasons, references): non-empty and bounded."""
 
-Email = Annotated[
-    StrictStr, StringConstraints(min_length=3, max_length=254, pattern=r"^[^@\s]+@[^@\s]+$")
-]
+Email = Annotated[StrictStr, StringConstraints(min_length=3, max_length=254, pattern=r"^[^@\s]+@[^@\s]+$")]
 """A plausible e-mail address; deliverability is the CRM's business, not the contract's."""
 
 MinorAmount = Annotated[StrictInt, Field(ge=0, le=INT64_MAX)]

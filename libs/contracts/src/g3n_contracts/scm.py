@@ -74,7 +74,7 @@ class SaleLine(Contract):
         if self.unit_price_minor is not None:
             gross = self.qty * self.unit_price_minor
             if self.discount_minor > gross:
-                raise ValueError(f"discount_minor {self.discount_minor} exceeds qty * unit_price_minor {gross}")
+                raise ValueError(f"discount_minor exceeds qty * unit_price_minor ({gross})")
             expected = gross - self.discount_minor
             if self.net_amount_minor != expected:
                 raise ValueError(

@@ -32,6 +32,7 @@ HEADER_DLQ_ERROR: Final = "dlq-error"
 HEADER_DLQ_ORIGINAL_TOPIC: Final = "dlq-original-topic"
 HEADER_DLQ_ORIGINAL_PARTITION: Final = "dlq-original-partition"
 HEADER_DLQ_ORIGINAL_OFFSET: Final = "dlq-original-offset"
+HEADER_DLQ_GROUP: Final = "dlq-group"
 
 
 def dlq_topic(topic: str, group: str) -> str:

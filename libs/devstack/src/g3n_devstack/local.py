@@ -18,7 +18,6 @@ import base64
 import contextlib
 import functools
 import glob
-import json
 import os
 import shutil
 import signal
@@ -36,6 +35,7 @@ from g3n_devstack.kafka_dist import KafkaDist, ensure_kafka
 from g3n_devstack.paths import STATE_FILE_NAME, state_home
 from g3n_devstack.procs import ProcRef, free_port, port_free, tail
 from g3n_devstack.stack import SERVICE_DATABASES, Stack, StackKind, register_for_cleanup, unregister
+from g3n_devstack.statefile import read_state, stop_recorded
 
 HOST = "127.0.0.1"
 DEV_KAFKA_PORT = 9092
@@ -81,14 +81,13 @@ class LocalStack(Stack):
         self.ephemeral = ephemeral
         self.kafka_version = kafka_version
         self.ready_timeout = ready_timeout
+        super().__init__()
         self._lock = threading.RLock()
         self._started = False
         self._kafka_proc: subprocess.Popen[bytes] | None = None
         self._kafka_out: IO[bytes] | None = None
         self.kafka_ref: ProcRef | None = None
         self.pg_ref: ProcRef | None = None
-        self.services: list[ProcRef] = []
-        self.extra_state: dict[str, Any] = {}
 
     # --- constructors ------------------------------------------------------------------------
 
@@ -209,12 +208,12 @@ class LocalStack(Stack):
 
     async def _await_ready(self) -> None:
         if self.with_postgres:
-            await ops.wait_pg_ready(self.admin_dsn, timeout=self.ready_timeout, alive=self._check_pg_alive)
+            await ops.wait_pg_ready(self.admin_dsn, limit=self.ready_timeout, alive=self._check_pg_alive)
             for db in self.databases:
                 await ops.ensure_database(self.admin_dsn, db)
         if self.with_kafka:
             await ops.wait_kafka_ready(
-                self.kafka_bootstrap, timeout=self.ready_timeout, alive=self._check_kafka_alive
+                self.kafka_bootstrap, limit=self.ready_timeout, alive=self._check_kafka_alive
             )
 
     def stop(self) -> None:
@@ -244,11 +243,10 @@ class LocalStack(Stack):
 
     # --- state file --------------------------------------------------------------------------
 
-    def state(self) -> dict[str, Any]:
+    def _state(self) -> dict[str, Any]:
         return {
             "kind": self.kind,
             "home": str(self.home),
-            "owner": ProcRef.of("owner", os.getpid()).to_json(),
             "kafka": (
                 {
                     "bootstrap": self.kafka_bootstrap,
@@ -272,15 +270,7 @@ class LocalStack(Stack):
             ),
             "dsns": {db: self.dsn(db) for db in self.databases} if self.with_postgres else {},
             "processes": [ref.to_json() for ref in self.processes],
-            "services": [ref.to_json() for ref in self.services],
-            **self.extra_state,
         }
-
-    def write_state(self) -> None:
-        """Write ``state.json`` atomically (the supervisor calls this again with its services)."""
-        tmp = self.state_file.with_suffix(".tmp")
-        tmp.write_text(json.dumps(self.state(), indent=2) + "\n", encoding="utf-8")
-        tmp.replace(self.state_file)
 
     def _take_over_state_file(self) -> None:
         """Refuse to run twice on one home; stop orphans a killed earlier run left behind."""
@@ -329,7 +319,10 @@ class LocalStack(Stack):
                     "-c",
                     str(props),
                     "--standalone",
-                    jvm_options=["-XX:TieredStopAtLevel=1", f"-Dg3n.kafka.logfile={self.kafka_dir / 'format.log'}"],
+                    jvm_options=[
+                        "-XX:TieredStopAtLevel=1",
+                        f"-Dg3n.kafka.logfile={self.kafka_dir / 'format.log'}",
+                    ],
                 ),
                 stdout=log,
                 stderr=subprocess.STDOUT,
@@ -350,7 +343,6 @@ class LocalStack(Stack):
             "listener.security.protocol.map": "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
             "log.dirs": str(data),
             "num.partitions": "4",
-            "auto.create.topics.enable": "false",
             "offsets.topic.replication.factor": "1",
             "offsets.topic.num.partitions": "8",
             "transaction.state.log.replication.factor": "1",
@@ -423,7 +415,11 @@ class LocalStack(Stack):
         log = open(self.pg_dir / "initdb.log", "wb")  # noqa: SIM115 - handed to the child
         with log:
             return subprocess.Popen(
-                as_pg_user(cmd), stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=self.pg_dir
+                as_pg_user(cmd),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                cwd=self.pg_dir,
             )
 
     def _after_initdb(self) -> None:
@@ -431,7 +427,9 @@ class LocalStack(Stack):
         include = f"include_if_exists = '{PG_CONF_NAME}'"
         text = conf.read_text(encoding="utf-8")
         if include not in text:
-            conf.write_text(text + f"\n# g3n dev stack settings (rewritten at every start)\n{include}\n", "utf-8")
+            conf.write_text(
+                text + f"\n# g3n dev stack settings (rewritten at every start)\n{include}\n", "utf-8"
+            )
         settings = {
             "port": str(self.pg_port),
             "listen_addresses": f"'{HOST}'",
@@ -448,7 +446,9 @@ class LocalStack(Stack):
     def _pg_ctl_start(self) -> None:
         log = self.pg_dir / "postgres.log"
         result = subprocess.run(
-            as_pg_user([pg_bin("pg_ctl"), "-D", str(self.pg_data), "-l", str(log), "-w", "-t", "60", "start"]),
+            as_pg_user(
+                [pg_bin("pg_ctl"), "-D", str(self.pg_data), "-l", str(log), "-w", "-t", "60", "start"]
+            ),
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
@@ -491,7 +491,9 @@ class LocalStack(Stack):
                 return
             self._pg_ctl_start()
             self.write_state()
-            ops.run_sync(ops.wait_pg_ready(self.admin_dsn, timeout=self.ready_timeout, alive=self._check_pg_alive))
+            ops.run_sync(
+                ops.wait_pg_ready(self.admin_dsn, limit=self.ready_timeout, alive=self._check_pg_alive)
+            )
 
 
 # --- helpers -------------------------------------------------------------------------------------
@@ -542,33 +544,6 @@ def _kafka_cluster_id() -> str:
         text = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
         if not text.startswith("-"):
             return text
-
-
-def read_state(path: Path) -> dict[str, Any] | None:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return data if isinstance(data, dict) else None
-
-
-def stop_recorded(state: dict[str, Any], timeout: float = 30.0) -> list[str]:
-    """Stop (by pid, start time checked) the services, then Kafka and PostgreSQL a state lists."""
-    stopped: list[str] = []
-    services = [ProcRef.from_json(item) for item in state.get("services", [])]
-    for ref in services:
-        if ref.send(signal.SIGTERM):
-            stopped.append(f"{ref.name} ({ref.pid})")
-    for ref in services:
-        if not ref.wait_gone(10.0):
-            ref.send(signal.SIGKILL)
-    for item in state.get("processes", []):
-        ref = ProcRef.from_json(item)
-        first = signal.SIGINT if ref.name == "postgres" else signal.SIGTERM
-        if ref.alive():
-            stopped.append(f"{ref.name} ({ref.pid})")
-            ref.terminate(timeout=timeout, first=first)
-    return stopped
 
 
 def reap_stale_test_stacks() -> None:

@@ -8,9 +8,11 @@ from pytest fixtures and even from inside a running event loop without touching 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 import re
 import time
-from collections.abc import Awaitable, Callable, Coroutine, Iterable
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
@@ -52,20 +54,20 @@ def check_topic(name: str) -> str:
 async def _retry(
     what: str,
     attempt: Callable[[], Awaitable[T]],
-    timeout: float,
+    limit: float,
     alive: Callable[[], None] | None = None,
 ) -> T:
-    """Call ``attempt`` until it succeeds or ``timeout`` passes; ``alive`` raises if the server died."""
-    deadline = time.monotonic() + timeout
+    """Call ``attempt`` until it succeeds or ``limit`` seconds pass; ``alive`` raises if the server died."""
+    deadline = time.monotonic() + limit
     delay = 0.1
     while True:
         if alive is not None:
             alive()
         try:
             return await attempt()
-        except (OSError, KafkaError, asyncpg.PostgresError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, OSError, KafkaError, asyncpg.PostgresError) as exc:
             if time.monotonic() + delay > deadline:
-                raise StackError(f"{what}: not ready after {timeout:.0f}s: {exc!r}") from exc
+                raise StackError(f"{what}: not ready after {limit:.0f}s: {exc!r}") from exc
         await asyncio.sleep(delay)
         delay = min(delay * 1.5, 1.0)
 
@@ -84,7 +86,10 @@ async def create_topics(
     await admin.start()
     try:
         response = await admin.create_topics(
-            [NewTopic(name=n, num_partitions=partitions, replication_factor=replication_factor) for n in wanted]
+            [
+                NewTopic(name=n, num_partitions=partitions, replication_factor=replication_factor)
+                for n in wanted
+            ]
         )
         for topic_error in response.topic_errors:
             topic, code = topic_error[0], topic_error[1]
@@ -100,9 +105,9 @@ async def create_topics(
         await admin.close()
 
 
-async def _wait_topics_have_leaders(admin: AIOKafkaAdminClient, names: list[str], timeout: float = 15) -> None:
+async def _wait_topics_have_leaders(admin: AIOKafkaAdminClient, names: list[str], limit: float = 15) -> None:
     """A freshly created topic is usable once every partition has a leader."""
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + limit
     while True:
         described = await admin.describe_topics(names)
         pending = [
@@ -115,18 +120,44 @@ async def _wait_topics_have_leaders(admin: AIOKafkaAdminClient, names: list[str]
         if not pending:
             return
         if time.monotonic() > deadline:
-            raise StackError(f"topics without leaders after {timeout}s: {pending}")
+            raise StackError(f"topics without leaders after {limit}s: {pending}")
         await asyncio.sleep(0.05)
 
 
-async def wait_kafka_ready(bootstrap: str, timeout: float = 60.0, alive: Callable[[], None] | None = None) -> None:
+async def wait_kafka_ready(
+    bootstrap: str, limit: float = 60.0, alive: Callable[[], None] | None = None
+) -> None:
     """Ready = a metadata call answers *and* a consumer group can join, read and commit.
 
     Right after a broker starts, the first group join can fail with GroupCoordinatorNotAvailable
     while ``__consumer_offsets`` is created; tests must not see that, so it is done here.
     """
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + limit
+    host, _, port = bootstrap.rpartition(":")
 
+    async def listening() -> None:
+        _reader, writer = await asyncio.open_connection(host, int(port))
+        writer.close()
+
+    # The port first: aiokafka logs every refused connection at ERROR level.
+    await _retry(f"Kafka at {bootstrap} (port)", listening, limit, alive)
+    with _quiet_logger("aiokafka"):
+        await _ready_round_trips(bootstrap, deadline, alive)
+
+
+@contextlib.contextmanager
+def _quiet_logger(name: str) -> Iterator[None]:
+    """Hide a library's expected start-up errors (coordinator not yet available) while we retry."""
+    logger = logging.getLogger(name)
+    previous = logger.level
+    logger.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        logger.setLevel(previous)
+
+
+async def _ready_round_trips(bootstrap: str, deadline: float, alive: Callable[[], None] | None) -> None:
     async def metadata() -> None:
         admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=5000)
         try:
@@ -135,7 +166,7 @@ async def wait_kafka_ready(bootstrap: str, timeout: float = 60.0, alive: Callabl
         finally:
             await admin.close()
 
-    await _retry(f"Kafka at {bootstrap} (metadata)", metadata, timeout, alive)
+    await _retry(f"Kafka at {bootstrap} (metadata)", metadata, max(deadline - time.monotonic(), 1), alive)
     await _retry(
         f"Kafka at {bootstrap} (topic)",
         lambda: create_topics(bootstrap, [READY_TOPIC], partitions=1),
@@ -172,7 +203,7 @@ async def wait_kafka_ready(bootstrap: str, timeout: float = 60.0, alive: Callabl
 # --- PostgreSQL --------------------------------------------------------------------------
 
 
-async def wait_pg_ready(admin_dsn: str, timeout: float = 30.0, alive: Callable[[], None] | None = None) -> None:
+async def wait_pg_ready(admin_dsn: str, limit: float = 30.0, alive: Callable[[], None] | None = None) -> None:
     async def ping() -> None:
         conn = await asyncpg.connect(admin_dsn, timeout=5)
         try:
@@ -180,10 +211,12 @@ async def wait_pg_ready(admin_dsn: str, timeout: float = 30.0, alive: Callable[[
         finally:
             await conn.close()
 
-    await _retry("PostgreSQL", ping, timeout, alive)
+    await _retry("PostgreSQL", ping, limit, alive)
 
 
-async def ensure_database(admin_dsn: str, name: str, owner: str | None = None, password: str | None = None) -> None:
+async def ensure_database(
+    admin_dsn: str, name: str, owner: str | None = None, password: str | None = None
+) -> None:
     """Create role ``owner`` (default ``name``) and database ``name`` owned by it, if missing."""
     db = check_identifier(name)
     role = check_identifier(owner or name)
@@ -191,15 +224,11 @@ async def ensure_database(admin_dsn: str, name: str, owner: str | None = None, p
     conn = await asyncpg.connect(admin_dsn, timeout=10)
     try:
         if not await conn.fetchval("SELECT 1 FROM pg_roles WHERE rolname = $1", role):
-            try:
+            with contextlib.suppress(asyncpg.DuplicateObjectError):
                 await conn.execute(f"CREATE ROLE \"{role}\" LOGIN PASSWORD '{secret}'")
-            except asyncpg.DuplicateObjectError:
-                pass
         if not await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", db):
-            try:
+            with contextlib.suppress(asyncpg.DuplicateDatabaseError):
                 await conn.execute(f'CREATE DATABASE "{db}" OWNER "{role}"')
-            except asyncpg.DuplicateDatabaseError:
-                pass
     finally:
         await conn.close()
 

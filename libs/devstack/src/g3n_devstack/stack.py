@@ -10,16 +10,19 @@ from __future__ import annotations
 import abc
 import atexit
 import contextlib
+import json
 import os
 import shutil
 import signal
 import subprocess
 import threading
 from collections.abc import Iterable
+from pathlib import Path
 from types import FrameType, TracebackType
 from typing import Any, Literal, Self
 
 from g3n_devstack import ops
+from g3n_devstack.procs import ProcRef
 
 StackKind = Literal["local", "docker"]
 
@@ -31,6 +34,12 @@ class Stack(abc.ABC):
     """A Kafka broker and a PostgreSQL server, started and stopped together."""
 
     kind: StackKind
+
+    def __init__(self) -> None:
+        #: processes started next to the stack (by `g3n dev up`), recorded in the state file
+        self.services: list[ProcRef] = []
+        #: more top-level keys for the state file (the supervisor adds HTTP addresses, ...)
+        self.extra_state: dict[str, Any] = {}
 
     # --- what a back end provides ---------------------------------------------------------
 
@@ -71,15 +80,41 @@ class Stack(abc.ABC):
     def pg_start(self) -> None: ...
 
     @abc.abstractmethod
+    def _state(self) -> dict[str, Any]:
+        """The back end's part of the state file (ports, pids or container ids, dsns)."""
+
+    @property
+    def state_file(self) -> Path | None:
+        """Where :meth:`write_state` writes (None: nowhere)."""
+        return None
+
     def state(self) -> dict[str, Any]:
-        """What a state file records about this stack (ports, pids, dsns)."""
+        """What the state file records: the back end's part, services and extra keys."""
+        return {
+            **self._state(),
+            "owner": ProcRef.of("owner", os.getpid()).to_json(),
+            "services": [ref.to_json() for ref in self.services],
+            **self.extra_state,
+        }
+
+    def write_state(self) -> None:
+        """Write the state file atomically, if this stack has one."""
+        path = self.state_file
+        if path is None:
+            return
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(self.state(), indent=2) + "\n", encoding="utf-8")
+        tmp.replace(path)
 
     # --- shared behaviour -----------------------------------------------------------------
 
     def dsn(self, db: str, user: str | None = None, password: str | None = None) -> str:
         """DSN of database ``db`` as its owner role (same name as the database by default)."""
         role = user or db
-        secret = password if password is not None else (self.pg_admin_password if role == "postgres" else role)
+        secret = (
+            password if password is not None else (self.pg_admin_password if role == "postgres" else role)
+        )
         return f"postgresql://{role}:{secret}@{self.pg_host}:{self.pg_port}/{db}"
 
     @property
@@ -120,21 +155,27 @@ class Stack(abc.ABC):
 
 _live: set[Stack] = set()
 _live_lock = threading.Lock()
+_atexit_registered = False
 _handlers_installed = False
 
 
 def register_for_cleanup(stack: Stack) -> None:
-    """Stop ``stack`` at interpreter exit and before dying of SIGTERM/SIGHUP."""
-    global _handlers_installed
+    """Stop ``stack`` at interpreter exit and before dying of SIGTERM/SIGHUP.
+
+    Signal handlers can only be installed from the main thread; a stack started from another
+    thread still gets the atexit hook, and the handlers once a stack starts on the main thread.
+    """
+    global _atexit_registered, _handlers_installed
     with _live_lock:
         _live.add(stack)
-        if _handlers_installed:
+        if not _atexit_registered:
+            _atexit_registered = True
+            atexit.register(stop_all)
+        if _handlers_installed or threading.current_thread() is not threading.main_thread():
             return
         _handlers_installed = True
-    atexit.register(stop_all)
-    if threading.current_thread() is threading.main_thread():
-        for sig in (signal.SIGTERM, signal.SIGHUP):
-            _chain_signal(sig)
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        _chain_signal(sig)
 
 
 def unregister(stack: Stack) -> None:

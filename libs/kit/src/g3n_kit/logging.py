@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -25,9 +26,11 @@ import orjson
 correlation_id_var: ContextVar[str | None] = ContextVar("g3n_correlation_id", default=None)
 
 # Attributes every LogRecord has; anything else on a record came from `extra=` and is emitted.
-_STANDARD_ATTRS = frozenset(
-    vars(logging.LogRecord("x", logging.INFO, "x", 0, "x", None, None)).keys()
-) | {"message", "asctime", "taskName"}
+_STANDARD_ATTRS = frozenset(vars(logging.LogRecord("x", logging.INFO, "x", 0, "x", None, None)).keys()) | {
+    "message",
+    "asctime",
+    "taskName",
+}
 
 
 def get_correlation_id() -> str | None:
@@ -58,9 +61,9 @@ class JsonFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         out: dict[str, Any] = {
-            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds").replace(
-                "+00:00", "Z"
-            ),
+            "ts": datetime.fromtimestamp(record.created, UTC)
+            .isoformat(timespec="milliseconds")
+            .replace("+00:00", "Z"),
             "level": record.levelname,
             "logger": record.name,
             "msg": record.getMessage(),
@@ -102,3 +105,8 @@ def configure_logging(
         lg.handlers.clear()
         lg.propagate = True
     return handler
+
+
+def new_correlation_id() -> str:
+    """A fresh correlation id for calls that arrive without one."""
+    return str(uuid.uuid4())

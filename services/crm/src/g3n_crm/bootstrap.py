@@ -10,6 +10,7 @@ from g3n_kit.consumer import BatchHandler
 from g3n_kit.migrations import MigrationSource
 from g3n_kit.runtime import ConsumerSpec, ServiceDefinition
 from g3n_kit.settings import ServiceSettings
+
 from g3n_crm.entrypoints.consumer_handlers import handle_scm_sales
 from g3n_crm.roles import ROLES
 from g3n_crm.settings import Settings

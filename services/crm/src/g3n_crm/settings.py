@@ -1,8 +1,7 @@
 """Settings of the crm service (environment variables prefixed `G3N_CRM_`)."""
 
-from pydantic_settings import SettingsConfigDict
-
 from g3n_kit.settings import ServiceSettings
+from pydantic_settings import SettingsConfigDict
 
 
 class Settings(ServiceSettings):

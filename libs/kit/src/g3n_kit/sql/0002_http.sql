@@ -29,15 +29,16 @@ CREATE INDEX api_sessions_expiry ON api_sessions (expires_at);
 
 -- Idempotency: the first request with a key claims the row inside its own transaction (so a
 -- concurrent duplicate blocks on the primary key), and the response is written before commit.
--- status_code/response are NULL only while that transaction is open; a committed row always
--- has both. Rows are valid for 24 h (expires_at); expired rows are taken over or purged.
+-- status_code/response_body are NULL only while that transaction is open; a committed row
+-- always has both. The body is the exact bytes sent the first time, so a replay is
+-- byte-identical. Rows are valid for 24 h (expires_at); expired rows are taken over or purged.
 CREATE TABLE idempotency_keys (
     org_code text NOT NULL,
     operation text NOT NULL,
     idem_key text NOT NULL,
     request_hash bytea NOT NULL,
     status_code integer CHECK (status_code BETWEEN 200 AND 499),
-    response jsonb,
+    response_body bytea,
     created_at timestamptz NOT NULL DEFAULT now(),
     expires_at timestamptz NOT NULL,
     PRIMARY KEY (org_code, operation, idem_key)

@@ -1,1 +1,1 @@
-"""domain layer of g3n_crm."""
+"""Pure domain of the CRM: loyalty ledger, policy arithmetic, gift cards, consent, customers."""

@@ -1,7 +1,8 @@
 """`python -m g3n_crm.entrypoints.relay`: the crm relay process."""
 
-from g3n_crm.bootstrap import build
 from g3n_kit.runtime import main
+
+from g3n_crm.bootstrap import build
 
 if __name__ == "__main__":
     main("relay", build)

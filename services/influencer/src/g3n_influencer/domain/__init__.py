@@ -1,1 +1,1 @@
-"""domain layer of g3n_influencer."""
+"""Pure domain of the influencer service: rules, state machines and money math (no I/O)."""

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import asyncpg
-
 from g3n_kit.consumer import InboundEvent
 
 

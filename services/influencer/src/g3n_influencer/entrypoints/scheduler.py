@@ -1,7 +1,8 @@
 """`python -m g3n_influencer.entrypoints.scheduler`: the influencer scheduler process."""
 
-from g3n_influencer.bootstrap import build
 from g3n_kit.runtime import main
+
+from g3n_influencer.bootstrap import build
 
 if __name__ == "__main__":
     main("scheduler", build)

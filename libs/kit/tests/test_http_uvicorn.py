@@ -1,0 +1,114 @@
+"""The app behind a real uvicorn server on a free port: wire format, headers, latency."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import socket
+import statistics
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import orjson
+import pytest
+import pytest_asyncio
+import uvicorn
+from test_http_support import WidgetEnv, env  # noqa: F401
+
+from g3n_kit.logging import configure_logging
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def server(env: WidgetEnv) -> AsyncIterator[str]:
+    port = _free_port()
+    config = uvicorn.Config(env.app, host="127.0.0.1", port=port, log_config=None, access_log=False,
+                            lifespan="off")
+    srv = uvicorn.Server(config)
+    task = asyncio.create_task(srv.serve())
+    for _ in range(200):
+        if srv.started:
+            break
+        await asyncio.sleep(0.02)
+    assert srv.started
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        srv.should_exit = True
+        await asyncio.wait_for(task, 10)
+
+
+async def test_calls_over_real_http(env: WidgetEnv, server: str) -> None:
+    headers = {"x-orgcode": "acme", "x-api-key": env.acme, "x-logical-guid": "wire-1",
+               "idempotency-key": "wire-key-1"}
+    async with httpx.AsyncClient(base_url=server) as client:
+        created = await client.post("/ifm/widget/create", json={"name": "wire", "qty": 4}, headers=headers)
+        assert created.status_code == 200
+        assert created.headers["x-logical-guid"] == "wire-1"
+        assert created.headers["content-type"] == "application/json"
+        replay = await client.post("/ifm/widget/create", json={"name": "wire", "qty": 4}, headers=headers)
+        assert replay.content == created.content and replay.headers["idempotent-replayed"] == "true"
+        missing = await client.post("/ifm/nothing", json={}, headers=headers)
+        assert missing.status_code == 404 and missing.json()["error"]["code"] == "not-found"
+        assert missing.headers["x-logical-guid"] == "wire-1"
+        bad_json = await client.post("/ifm/widget/create", content=b"{oops", headers=headers)
+        assert bad_json.status_code == 400 and bad_json.json()["error"]["details"]["fields"][0]["path"] == "body"
+        stat = await client.get("/ifm/stat")
+        assert stat.status_code == 200 and stat.json()["ok"] is True
+        metrics = await client.get("/metrics")
+        assert "g3n_http_request_seconds_bucket" in metrics.text
+
+
+async def test_json_log_lines_carry_the_correlation_id(env: WidgetEnv, server: str) -> None:
+    stream = io.StringIO()
+    handler = configure_logging("ifm", "http", "INFO", stream=stream)
+    try:
+        async with httpx.AsyncClient(base_url=server) as client:
+            resp = await client.post("/ifm/widget/create", json={"name": "boom-log", "qty": 1},
+                                     headers={"x-orgcode": "acme", "x-api-key": env.acme,
+                                              "x-logical-guid": "log-corr-1"})
+        assert resp.status_code == 500
+    finally:
+        import logging
+
+        logging.getLogger().removeHandler(handler)
+    lines = [orjson.loads(line) for line in stream.getvalue().splitlines() if line.strip()]
+    failed = [x for x in lines if x["msg"] == "operation failed"]
+    assert failed, lines
+    rec: dict[str, Any] = failed[0]
+    assert rec["correlation_id"] == "log-corr-1" and rec["operation"] == "widget.create"
+    assert rec["level"] == "ERROR" and rec["service"] == "ifm" and rec["process"] == "http"
+    assert rec["ts"].endswith("Z") and "RuntimeError" in rec["exc"]
+
+
+async def test_cached_auth_keeps_reads_fast_under_concurrency(env: WidgetEnv, server: str) -> None:
+    headers = {"x-orgcode": "acme", "x-api-key": env.acme}
+    async with httpx.AsyncClient(base_url=server, limits=httpx.Limits(max_connections=20)) as client:
+        wid = (await client.post("/ifm/widget/create", json={"name": "fast", "qty": 1}, headers=headers)).json()
+        body = {"widget_id": wid["data"]["widget_id"]}
+        for _ in range(20):  # warm up connections and the auth cache
+            await client.post("/ifm/widget/get", json=body, headers=headers)
+        latencies: list[float] = []
+
+        async def one() -> None:
+            t0 = time.perf_counter()
+            r = await client.post("/ifm/widget/get", json=body, headers=headers)
+            latencies.append(time.perf_counter() - t0)
+            assert r.status_code == 200
+
+        for _ in range(20):
+            await asyncio.gather(*(one() for _ in range(20)))
+    latencies.sort()
+    p50 = statistics.median(latencies) * 1000
+    p99 = latencies[int(len(latencies) * 0.99) - 1] * 1000
+    print(f"\nwidget.get over uvicorn, 400 requests, 20 concurrent: p50 {p50:.1f} ms, p99 {p99:.1f} ms")
+    assert p99 < 250, "client and server share one event loop here; this only catches gross regressions"
