@@ -10,8 +10,6 @@ from typing import Any
 
 import orjson
 import pytest
-from typer.testing import CliRunner
-
 from g3n_cli.apikey import app as apikey_app
 from g3n_kit.apikeys import (
     CRM_ROLES,
@@ -31,6 +29,7 @@ from g3n_kit.apikeys import (
 from g3n_kit.db import Database
 from g3n_kit.errors import ValidationFailed
 from g3n_kit.migrations import KIT_MIGRATIONS, migrate
+from typer.testing import CliRunner
 
 
 class FakeClock:
@@ -56,8 +55,9 @@ async def test_keys_are_stored_hashed_and_shown_once(stack: Any) -> None:
     db = await _db(stack)
     try:
         async with db.transaction() as conn:
-            key_id, plaintext = await create_api_key(conn, "acme", ["inf_view", "inf_finance"], "ops",
-                                                     allowed_roles=IFM_ROLES)
+            key_id, plaintext = await create_api_key(
+                conn, "acme", ["inf_view", "inf_finance"], "ops", allowed_roles=IFM_ROLES
+            )
             assert plaintext.startswith(f"g3n_{key_id}_")
             parsed = parse_api_key(plaintext)
             assert parsed is not None and parsed[0] == key_id
@@ -133,7 +133,9 @@ async def test_sessions_expire_and_can_be_revoked(stack: Any) -> None:
     auth = Authenticator(ttl=60.0, clock=clock)
     try:
         async with db.transaction() as conn:
-            s = await create_session(conn, "acme", ["crm_view"], allowed_roles=CRM_ROLES, ttl=timedelta(hours=1))
+            s = await create_session(
+                conn, "acme", ["crm_view"], allowed_roles=CRM_ROLES, ttl=timedelta(hours=1)
+            )
             principal = await authenticate_session(conn, s.guid)
             assert principal is not None and principal.actor == f"session:{s.session_id}"
             assert await authenticate_session(conn, str(uuid.uuid4())) is None
@@ -144,12 +146,15 @@ async def test_sessions_expire_and_can_be_revoked(stack: Any) -> None:
         auth.invalidate(session_guid=s.guid)
         assert await auth.authenticate(db, Credential(session_guid=s.guid)) is None
         async with db.transaction() as conn:
-            short = await create_session(conn, "acme", ["crm_view"], allowed_roles=CRM_ROLES,
-                                         ttl=timedelta(milliseconds=300))
+            short = await create_session(
+                conn, "acme", ["crm_view"], allowed_roles=CRM_ROLES, ttl=timedelta(milliseconds=300)
+            )
         assert await auth.authenticate(db, Credential(session_guid=short.guid)) is not None
         await asyncio.sleep(0.35)
         clock.now += 0.35
-        assert await auth.authenticate(db, Credential(session_guid=short.guid)) is None, "cache honours expiry"
+        assert await auth.authenticate(db, Credential(session_guid=short.guid)) is None, (
+            "cache honours expiry"
+        )
     finally:
         await db.close()
 
@@ -157,9 +162,25 @@ async def test_sessions_expire_and_can_be_revoked(stack: Any) -> None:
 def test_cli_creates_lists_and_revokes_keys(stack: Any) -> None:
     dsn = stack.ensure_database(f"http_cli_{uuid.uuid4().hex[:8]}")
     runner = CliRunner()
-    created = runner.invoke(apikey_app, ["create", "--service", "crm", "--org", "acme", "--role", "crm_view",
-                                         "--role", "crm_loyalty", "--label", "pos", "--json",
-                                         "--database-url", dsn])
+    created = runner.invoke(
+        apikey_app,
+        [
+            "create",
+            "--service",
+            "crm",
+            "--org",
+            "acme",
+            "--role",
+            "crm_view",
+            "--role",
+            "crm_loyalty",
+            "--label",
+            "pos",
+            "--json",
+            "--database-url",
+            dsn,
+        ],
+    )
     assert created.exit_code == 0, created.output
     out = orjson.loads(created.stdout)
     assert set(out) == {"api_key", "key_id", "org", "roles", "label"}
@@ -175,8 +196,10 @@ def test_cli_creates_lists_and_revokes_keys(stack: Any) -> None:
     human = runner.invoke(apikey_app, ["list", "--service", "crm", "--org", "acme", "--database-url", dsn])
     assert out["key_id"] in human.stdout
 
-    bad_role = runner.invoke(apikey_app, ["create", "--service", "crm", "--org", "acme", "--role", "inf_view",
-                                          "--database-url", dsn])
+    bad_role = runner.invoke(
+        apikey_app,
+        ["create", "--service", "crm", "--org", "acme", "--role", "inf_view", "--database-url", dsn],
+    )
     assert bad_role.exit_code == 2 and "unknown role" in bad_role.output
 
     revoked = runner.invoke(apikey_app, ["revoke", "--service", "crm", out["key_id"], "--database-url", dsn])

@@ -6,9 +6,8 @@ import asyncio
 import uuid
 
 import pytest
-from test_http_support import WidgetEnv, env  # noqa: F401
-
 from g3n_kit.operations import purge_expired_idempotency_keys
+from test_http_support import WidgetEnv, env_fixture  # noqa: F401
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -80,14 +79,18 @@ async def test_server_errors_are_not_stored_so_a_retry_runs_again(env: WidgetEnv
 async def test_validation_and_auth_failures_do_not_claim_the_key(env: WidgetEnv) -> None:
     h = _key()
     assert (await env.call("/ifm/widget/create", {"name": "v", "qty": -1}, headers=h)).status_code == 400
-    assert (await env.call("/ifm/widget/create", {"name": "v", "qty": 1}, headers=h, key="acme_view")).status_code == 403
+    assert (
+        await env.call("/ifm/widget/create", {"name": "v", "qty": 1}, headers=h, key="acme_view")
+    ).status_code == 403
     assert (await env.call("/ifm/widget/create", {"name": "idem-v", "qty": 1}, headers=h)).status_code == 200
 
 
 async def test_keys_are_scoped_per_org_and_operation(env: WidgetEnv) -> None:
     h = _key()
     a = await env.call("/ifm/widget/create", {"name": "scoped", "qty": 1}, headers=h)
-    b = await env.call("/ifm/widget/create", {"name": "scoped", "qty": 1}, headers=h, key="globex", org="globex")
+    b = await env.call(
+        "/ifm/widget/create", {"name": "scoped", "qty": 1}, headers=h, key="globex", org="globex"
+    )
     assert a.status_code == b.status_code == 200
     assert a.json()["data"]["widget_id"] != b.json()["data"]["widget_id"]
     upd = await env.call("/ifm/widget/activate", {"widget_id": a.json()["data"]["widget_id"]}, headers=h)
@@ -98,7 +101,10 @@ async def test_reads_ignore_the_key(env: WidgetEnv) -> None:
     h = _key()
     assert (await env.call("/ifm/widget/list", {"limit": 1}, headers=h)).status_code == 200
     assert (await env.call("/ifm/widget/list", {"limit": 2}, headers=h)).status_code == 200
-    assert await env.count("SELECT count(*) FROM idempotency_keys WHERE idem_key = $1", h["idempotency-key"]) == 0
+    assert (
+        await env.count("SELECT count(*) FROM idempotency_keys WHERE idem_key = $1", h["idempotency-key"])
+        == 0
+    )
 
 
 async def test_after_24_hours_the_key_runs_afresh_and_old_records_are_purged(env: WidgetEnv) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from test_http_support import WidgetEnv, env  # noqa: F401
+from test_http_support import WidgetEnv, env_fixture  # noqa: F401
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -18,7 +18,9 @@ async def _page(env: WidgetEnv, body: dict[str, Any], **kw: Any) -> dict[str, An
 
 async def test_paging_over_30_items_with_inserts_between_pages_never_skips_or_repeats(env: WidgetEnv) -> None:
     for i in range(30):
-        assert (await env.call("/ifm/widget/create", {"name": f"p-{i:02d}", "qty": i, "color": "teal"})).status_code == 200
+        assert (
+            await env.call("/ifm/widget/create", {"name": f"p-{i:02d}", "qty": i, "color": "teal"})
+        ).status_code == 200
     expected = [w["widget_id"] for w in (await _page(env, {"color": "teal", "limit": 256}))["data"]["items"]]
     assert len(expected) == 30
     seen: list[str] = []
@@ -35,8 +37,12 @@ async def test_paging_over_30_items_with_inserts_between_pages_never_skips_or_re
         pages += 1
         # concurrent writers: new rows of the same filter, and another org's rows
         await env.call("/ifm/widget/create", {"name": f"p-new-{pages}", "qty": 1, "color": "teal"})
-        await env.call("/ifm/widget/create", {"name": f"p-new-{pages}", "qty": 1, "color": "teal"},
-                       key="globex", org="globex")
+        await env.call(
+            "/ifm/widget/create",
+            {"name": f"p-new-{pages}", "qty": 1, "color": "teal"},
+            key="globex",
+            org="globex",
+        )
         if token is None:
             break
     assert seen == expected
@@ -90,4 +96,6 @@ async def test_tampered_or_foreign_tokens_are_validation_errors(env: WidgetEnv) 
         assert err["code"] == "validation-error"
         assert [f["path"] for f in err["details"]["fields"]] == ["next_token"]
     # the limit may change between pages; the filters may not
-    assert (await env.call("/ifm/widget/list", {"color": "tok", "limit": 2, "next_token": token})).status_code == 200
+    assert (
+        await env.call("/ifm/widget/list", {"color": "tok", "limit": 2, "next_token": token})
+    ).status_code == 200

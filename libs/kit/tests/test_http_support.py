@@ -17,8 +17,6 @@ import httpx
 import pytest
 import pytest_asyncio
 from fastapi import FastAPI
-from pydantic import BaseModel, Field
-
 from g3n_kit.apikeys import IFM_ROLES, create_api_key
 from g3n_kit.db import Database
 from g3n_kit.errors import Conflict, InvalidState, NotFound, ValidationFailed, check_revision
@@ -36,6 +34,7 @@ from g3n_kit.paging import (
     page_of,
     start_cursor,
 )
+from pydantic import BaseModel, Field
 
 WIDGET_SCHEMA = """
 CREATE TABLE IF NOT EXISTS widgets (
@@ -120,7 +119,9 @@ async def create_widget(ctx: CallContext, inp: WidgetCreate) -> OpResult[Widget]
         raise Conflict(f"widget name {inp.name!r} is taken", {"field": "name"}) from None
     assert row is not None
     if inp.name.startswith("reject"):
-        raise InvalidState("widgets named reject… are refused after insert", state="draft", required="approved")
+        raise InvalidState(
+            "widgets named reject… are refused after insert", state="draft", required="approved"
+        )
     return OpResult(_widget(row), revision=row["revision"])
 
 
@@ -143,7 +144,7 @@ async def get_widget(ctx: CallContext, inp: WidgetRef) -> OpResult[Widget]:
 async def update_widget(ctx: CallContext, inp: WidgetUpdate) -> OpResult[Widget]:
     row = await _load(ctx, inp.widget_id, lock=True)
     check_revision(expected=inp.expected_revision, current=row["revision"], what=f"widget {inp.widget_id}")
-    row = await ctx.conn.fetchrow(
+    updated = await ctx.conn.fetchrow(
         """UPDATE widgets SET qty = coalesce($2, qty), color = coalesce($3, color),
                revision = revision + 1, updated_at = clock_timestamp()
            WHERE id = $1 RETURNING *""",
@@ -151,20 +152,22 @@ async def update_widget(ctx: CallContext, inp: WidgetUpdate) -> OpResult[Widget]
         inp.qty,
         inp.color,
     )
-    assert row is not None
-    return OpResult(_widget(row), revision=row["revision"])
+    assert updated is not None
+    return OpResult(_widget(updated), revision=updated["revision"])
 
 
 async def activate_widget(ctx: CallContext, inp: WidgetRef) -> OpResult[Widget]:
     row = await _load(ctx, inp.widget_id, lock=True)
     if row["status"] != "draft":
-        raise InvalidState(f"widget {inp.widget_id} is {row['status']}", state=row["status"], required="draft")
-    row = await ctx.conn.fetchrow(
+        raise InvalidState(
+            f"widget {inp.widget_id} is {row['status']}", state=row["status"], required="draft"
+        )
+    updated = await ctx.conn.fetchrow(
         "UPDATE widgets SET status = 'active', revision = revision + 1 WHERE id = $1 RETURNING *",
         inp.widget_id,
     )
-    assert row is not None
-    return OpResult(_widget(row), revision=row["revision"])
+    assert updated is not None
+    return OpResult(_widget(updated), revision=updated["revision"])
 
 
 async def list_widgets(ctx: CallContext, inp: WidgetList) -> OpResult[Page[Widget]]:
@@ -177,8 +180,12 @@ async def list_widgets(ctx: CallContext, inp: WidgetList) -> OpResult[Page[Widge
         inp.color,
         *args,
     )
-    items, token = page_of(rows, req=inp, cursor_of=lambda r: Cursor(r["created_at"], r["id"]), scope="widget.list")
-    return OpResult(Page[Widget](items=[_widget(r) for r in items], next_token=token), stats={"returned": len(items)})
+    items, token = page_of(
+        rows, req=inp, cursor_of=lambda r: Cursor(r["created_at"], r["id"]), scope="widget.list"
+    )
+    return OpResult(
+        Page[Widget](items=[_widget(r) for r in items], next_token=token), stats={"returned": len(items)}
+    )
 
 
 WIDGET_OPS: list[Operation[Any, Any]] = [
@@ -263,8 +270,8 @@ async def build_env(stack: Any, prefix: str, *, auth_cache_ttl: float = 10.0) ->
     return WidgetEnv(dsn, db, app, client, acme, acme_view, globex)
 
 
-@pytest_asyncio.fixture(scope="module", loop_scope="session")
-async def env(stack: Any, request: pytest.FixtureRequest) -> AsyncIterator[WidgetEnv]:
+@pytest_asyncio.fixture(name="env", scope="module", loop_scope="session")
+async def env_fixture(stack: Any, request: pytest.FixtureRequest) -> AsyncIterator[WidgetEnv]:
     module = request.module.__name__.rsplit(".", 1)[-1].removeprefix("test_")
     e = await build_env(stack, module[:20])
     try:
@@ -322,8 +329,14 @@ def test_token_round_trips_and_rejects_tampering_and_other_filters() -> None:
     assert decode_token(token, filters={"color": "red"}, scope="widget.list") == cur
     body, sig = token.split(".")
     forged = encode_token(Cursor(cur.created_at - timedelta(days=1), "x"), filters={"color": "red"})
-    for bad in (body + "." + sig[:-2] + ("AA" if not sig.endswith("AA") else "BB"), body[:-1] + "." + sig,
-                forged.split(".")[0] + "." + sig, "garbage", "", "a.b.c"):
+    for bad in (
+        body + "." + sig[:-2] + ("AA" if not sig.endswith("AA") else "BB"),
+        body[:-1] + "." + sig,
+        forged.split(".")[0] + "." + sig,
+        "garbage",
+        "",
+        "a.b.c",
+    ):
         with pytest.raises(ValidationFailed) as caught:
             decode_token(bad, filters={"color": "red"}, scope="widget.list")
         assert list(_fields(caught.value)) == ["next_token"]

@@ -15,9 +15,8 @@ import orjson
 import pytest
 import pytest_asyncio
 import uvicorn
-from test_http_support import WidgetEnv, env  # noqa: F401
-
 from g3n_kit.logging import configure_logging
+from test_http_support import WidgetEnv, env_fixture  # noqa: F401
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -31,8 +30,9 @@ def _free_port() -> int:
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def server(env: WidgetEnv) -> AsyncIterator[str]:
     port = _free_port()
-    config = uvicorn.Config(env.app, host="127.0.0.1", port=port, log_config=None, access_log=False,
-                            lifespan="off")
+    config = uvicorn.Config(
+        env.app, host="127.0.0.1", port=port, log_config=None, access_log=False, lifespan="off"
+    )
     srv = uvicorn.Server(config)
     task = asyncio.create_task(srv.serve())
     for _ in range(200):
@@ -48,8 +48,12 @@ async def server(env: WidgetEnv) -> AsyncIterator[str]:
 
 
 async def test_calls_over_real_http(env: WidgetEnv, server: str) -> None:
-    headers = {"x-orgcode": "acme", "x-api-key": env.acme, "x-logical-guid": "wire-1",
-               "idempotency-key": "wire-key-1"}
+    headers = {
+        "x-orgcode": "acme",
+        "x-api-key": env.acme,
+        "x-logical-guid": "wire-1",
+        "idempotency-key": "wire-key-1",
+    }
     async with httpx.AsyncClient(base_url=server) as client:
         created = await client.post("/ifm/widget/create", json={"name": "wire", "qty": 4}, headers=headers)
         assert created.status_code == 200
@@ -61,7 +65,9 @@ async def test_calls_over_real_http(env: WidgetEnv, server: str) -> None:
         assert missing.status_code == 404 and missing.json()["error"]["code"] == "not-found"
         assert missing.headers["x-logical-guid"] == "wire-1"
         bad_json = await client.post("/ifm/widget/create", content=b"{oops", headers=headers)
-        assert bad_json.status_code == 400 and bad_json.json()["error"]["details"]["fields"][0]["path"] == "body"
+        assert (
+            bad_json.status_code == 400 and bad_json.json()["error"]["details"]["fields"][0]["path"] == "body"
+        )
         stat = await client.get("/ifm/stat")
         assert stat.status_code == 200 and stat.json()["ok"] is True
         metrics = await client.get("/metrics")
@@ -73,9 +79,11 @@ async def test_json_log_lines_carry_the_correlation_id(env: WidgetEnv, server: s
     handler = configure_logging("ifm", "http", "INFO", stream=stream)
     try:
         async with httpx.AsyncClient(base_url=server) as client:
-            resp = await client.post("/ifm/widget/create", json={"name": "boom-log", "qty": 1},
-                                     headers={"x-orgcode": "acme", "x-api-key": env.acme,
-                                              "x-logical-guid": "log-corr-1"})
+            resp = await client.post(
+                "/ifm/widget/create",
+                json={"name": "boom-log", "qty": 1},
+                headers={"x-orgcode": "acme", "x-api-key": env.acme, "x-logical-guid": "log-corr-1"},
+            )
         assert resp.status_code == 500
     finally:
         import logging
@@ -93,7 +101,9 @@ async def test_json_log_lines_carry_the_correlation_id(env: WidgetEnv, server: s
 async def test_cached_auth_keeps_reads_fast_under_concurrency(env: WidgetEnv, server: str) -> None:
     headers = {"x-orgcode": "acme", "x-api-key": env.acme}
     async with httpx.AsyncClient(base_url=server, limits=httpx.Limits(max_connections=20)) as client:
-        wid = (await client.post("/ifm/widget/create", json={"name": "fast", "qty": 1}, headers=headers)).json()
+        wid = (
+            await client.post("/ifm/widget/create", json={"name": "fast", "qty": 1}, headers=headers)
+        ).json()
         body = {"widget_id": wid["data"]["widget_id"]}
         for _ in range(20):  # warm up connections and the auth cache
             await client.post("/ifm/widget/get", json=body, headers=headers)

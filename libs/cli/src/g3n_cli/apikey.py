@@ -13,13 +13,12 @@ import asyncio
 import os
 import sys
 from collections.abc import Awaitable, Callable
-from enum import Enum
+from enum import StrEnum
 from typing import Annotated, Any, TypeVar
 
 import asyncpg
 import orjson
 import typer
-
 from g3n_kit.apikeys import (
     ApiKeyInfo,
     create_api_key,
@@ -35,7 +34,7 @@ T = TypeVar("T")
 app = typer.Typer(no_args_is_help=True, help="Create, list and revoke API keys (stored hashed; shown once).")
 
 
-class Service(str, Enum):
+class Service(StrEnum):
     influencer = "influencer"
     crm = "crm"
 

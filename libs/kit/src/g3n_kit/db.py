@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, Literal, cast
 
 import asyncpg
 import orjson
 
 Connection = asyncpg.Connection
 Record = asyncpg.Record
+Isolation = Literal["read_committed", "repeatable_read", "serializable"]
 
 
 def _dumps(value: Any) -> str:
@@ -52,12 +53,13 @@ class Database:
     @asynccontextmanager
     async def connection(self) -> AsyncIterator[asyncpg.Connection]:
         async with self.pool.acquire() as conn:
-            yield conn
+            # The pool hands out a proxy that behaves as a Connection; services type against that.
+            yield cast(asyncpg.Connection, conn)
 
     @asynccontextmanager
-    async def transaction(self, *, isolation: str = "read_committed") -> AsyncIterator[asyncpg.Connection]:
+    async def transaction(self, *, isolation: Isolation = "read_committed") -> AsyncIterator[asyncpg.Connection]:
         async with self.pool.acquire() as conn, conn.transaction(isolation=isolation):
-            yield conn
+            yield cast(asyncpg.Connection, conn)
 
     async def ping(self) -> bool:
         try:

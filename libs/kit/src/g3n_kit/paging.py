@@ -37,7 +37,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Generic, TypeVar
 
 import orjson
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from g3n_kit.errors import ValidationFailed
 from g3n_kit.operations import RequestModel
@@ -74,6 +74,8 @@ class ListRequest(RequestModel):
 
 class Page(BaseModel, Generic[T]):
     """``{"items": [...], "next_token": "…" | null}``."""
+
+    model_config = ConfigDict(json_schema_serialization_defaults_required=True)
 
     items: list[T]
     next_token: str | None = None

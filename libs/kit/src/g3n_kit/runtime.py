@@ -13,7 +13,7 @@ import contextlib
 import logging
 import signal
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -222,7 +222,7 @@ async def run_scheduler(defn: ServiceDefinition) -> None:
         await db.close()
 
 
-RUNNERS: dict[str, Callable[[ServiceDefinition], Awaitable[None]]] = {
+RUNNERS: dict[str, Callable[[ServiceDefinition], Coroutine[Any, Any, None]]] = {
     "http": run_http,
     "consumer": run_consumer,
     "relay": run_relay,

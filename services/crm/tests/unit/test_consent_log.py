@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-
 from g3n_crm.domain.consent import ConsentState, apply, check_captured_at
 from g3n_kit.errors import ValidationFailed
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-
 from g3n_crm.domain.giftcard import CODE_LENGTH, GiftCard, code_hash, generate_code, last4, normalise_code
 from g3n_kit.errors import InsufficientBalance, InvalidState, ValidationFailed
 

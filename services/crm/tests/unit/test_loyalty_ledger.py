@@ -7,8 +7,7 @@ import random
 from datetime import UTC, datetime, timedelta
 
 import pytest
-
-from g3n_crm.domain.loyalty import LoyaltyAccount, Lot, Redemption
+from g3n_crm.domain.loyalty import Lot, LoyaltyAccount, Redemption
 from g3n_crm.domain.policy import LoyaltyPolicy
 from g3n_kit.errors import InsufficientBalance, InvalidState, ValidationFailed
 
@@ -55,7 +54,11 @@ def test_redeem_takes_the_soonest_expiring_lots_first() -> None:
     never = _earn(acc, 40, T0, LoyaltyPolicy(expiry_days=None))
     mid = _earn(acc, 20, T0, LoyaltyPolicy(expiry_days=100))
     _, red = acc.redeem(60, T0 + timedelta(days=1), POLICY, reason="x")
-    assert [(a.lot_id, a.points) for a in red.allocations] == [(soon.lot_id, 30), (mid.lot_id, 20), (late.lot_id, 10)]
+    assert [(a.lot_id, a.points) for a in red.allocations] == [
+        (soon.lot_id, 30),
+        (mid.lot_id, 20),
+        (late.lot_id, 10),
+    ]
     assert never.remaining == 40
     acc.check(T0 + timedelta(days=1))
 
@@ -211,7 +214,7 @@ def test_expire_due_writes_one_expire_entry_per_lot_and_redeem_skips_expired_poi
 
 def test_old_sale_earns_a_lot_that_is_already_expired() -> None:
     acc = _account()
-    entry, lot = acc.earn(10, T0 + timedelta(days=200), POLICY, reason="late", earned_at=T0)
+    _, lot = acc.earn(10, T0 + timedelta(days=200), POLICY, reason="late", earned_at=T0)
     assert lot is not None and lot.remaining == 0
     assert [e.kind for e in acc.new_entries] == ["earn", "expire"]
 
@@ -238,7 +241,9 @@ def test_random_operations_keep_the_balance_equal_to_the_ledger_sum() -> None:
             op = rng.choice(["earn", "earn", "redeem", "restore", "reverse", "adjust", "expire", "force"])
             try:
                 if op == "earn":
-                    policy = LoyaltyPolicy(pending_days=rng.randint(0, 3), expiry_days=rng.choice([None, 5, 30]))
+                    policy = LoyaltyPolicy(
+                        pending_days=rng.randint(0, 3), expiry_days=rng.choice([None, 5, 30])
+                    )
                     _, lot = acc.earn(rng.randint(0, 200), now, policy, reason="r")
                     if lot:
                         lots.append(lot)
@@ -246,12 +251,23 @@ def test_random_operations_keep_the_balance_equal_to_the_ledger_sum() -> None:
                     _, red = acc.redeem(rng.randint(1, 150), now, POLICY, reason="r", force=op == "force")
                     redemptions.append(red)
                 elif op == "restore" and redemptions:
-                    acc.restore(rng.choice(redemptions), rng.choice([None, rng.randint(1, 50)]), now, POLICY, reason="r")
+                    acc.restore(
+                        rng.choice(redemptions),
+                        rng.choice([None, rng.randint(1, 50)]),
+                        now,
+                        POLICY,
+                        reason="r",
+                    )
                 elif op == "reverse" and lots:
                     acc.reverse(rng.choice(lots), rng.choice([None, rng.randint(1, 50)]), now, reason="r")
                 elif op == "adjust":
-                    acc.adjust(rng.choice([-1, 1]) * rng.randint(1, 60), now, POLICY, reason="r",
-                               allow_debt=rng.random() < 0.5)
+                    acc.adjust(
+                        rng.choice([-1, 1]) * rng.randint(1, 60),
+                        now,
+                        POLICY,
+                        reason="r",
+                        allow_debt=rng.random() < 0.5,
+                    )
                 elif op == "expire":
                     acc.expire_due(now)
             except (InsufficientBalance, ValidationFailed, InvalidState):

@@ -5,7 +5,6 @@ from __future__ import annotations
 import random
 
 import pytest
-
 from g3n_crm.domain.policy import (
     DEFAULT_POLICY,
     LoyaltyPolicy,

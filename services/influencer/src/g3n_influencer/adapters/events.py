@@ -30,6 +30,7 @@ class Change:
     action: str
     data: dict[str, Any] | BaseModel
     revision: int | None = None
+    org_code: str | None = None  # batch handlers span orgs; default: the actor's org
 
 
 def _json(data: dict[str, Any] | BaseModel) -> dict[str, Any]:
@@ -56,7 +57,7 @@ async def emit(conn: asyncpg.Connection, actor: Actor, changes: Sequence[Change]
         env = new_event(
             change_event_type(SERVICE, ch.object_type, ch.action),
             payload,
-            org_code=actor.org_code,
+            org_code=ch.org_code or actor.org_code,
             source=SOURCE,
             correlation_id=actor.correlation_id,
         )
