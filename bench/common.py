@@ -30,6 +30,7 @@ def bench_stack() -> Iterator[Any]:
     from g3n_devstack.local import LocalStack
 
     with tempfile.TemporaryDirectory(prefix="g3n-bench-") as home:
+        os.chmod(home, 0o755)  # PostgreSQL runs as the postgres user and must reach its data dir
         stack = LocalStack(Path(home), ephemeral=True, tuned_for_tests=False)
         stack.start()
         try:

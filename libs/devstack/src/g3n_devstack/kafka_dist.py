@@ -156,7 +156,7 @@ def _resolve(version: str, home: Path, lib_dir: Path, *, quiet: bool) -> None:
     if not quiet:
         print(f"g3n: resolving Apache Kafka {version} jars from Maven Central ...", file=sys.stderr)
     try:
-        subprocess.run(
+        result = subprocess.run(
             [
                 mvn,
                 "-q",
@@ -168,9 +168,15 @@ def _resolve(version: str, home: Path, lib_dir: Path, *, quiet: bool) -> None:
                 f"-DoutputDirectory={staging}",
                 "-DincludeScope=runtime",
             ],
-            check=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
             cwd=home,
+            check=False,
         )
+        if result.returncode != 0:
+            output = result.stdout.decode(errors="replace").strip()[-4000:]
+            raise RuntimeError(f"mvn could not resolve Kafka {version} (exit {result.returncode}):\n{output}")
         jars = sorted(p.name for p in staging.glob("*.jar"))
         if not any(name.startswith("kafka_2.13-") for name in jars):
             raise RuntimeError(f"Maven resolved no kafka_2.13 jar into {staging}")
@@ -186,13 +192,3 @@ def _resolve(version: str, home: Path, lib_dir: Path, *, quiet: bool) -> None:
             f"g3n: Kafka {version}: {len(jars)} jars in {lib_dir} ({time.monotonic() - started:.1f}s)",
             file=sys.stderr,
         )
-
-
-def main() -> None:
-    """``python -m g3n_devstack.kafka_dist``: resolve the jars (used by the ./g3n bootstrap)."""
-    dist = ensure_kafka(quiet=False)
-    print(dist.lib_dir)
-
-
-if __name__ == "__main__":
-    main()

@@ -1,0 +1,494 @@
+"""Loyalty ledger persistence: account locks, lots, entries, redemptions — set-based.
+
+Every function takes many customers at once so that the HTTP path (one customer) and the SCM
+consumer (a whole batch) run the same few statements. Lock order is fixed: loyalty accounts in
+``(org_code, customer_id)`` order; lots, entries and redemptions of a customer are only written
+while its account row is locked, so they need no locks of their own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import asyncpg
+import orjson
+
+from g3n_crm.domain.loyalty import Allocation, Balance, LoyaltyAccount, Lot, Redemption
+from g3n_crm.domain.policy import DEFAULT_POLICY, LoyaltyPolicy
+
+Key = tuple[str, str]  # (org_code, customer_id)
+
+
+@dataclass
+class Locked:
+    org_code: str
+    status: str
+    account: LoyaltyAccount
+
+
+def _split(keys: Iterable[Key]) -> tuple[list[str], list[str]]:
+    ordered = sorted(set(keys))
+    return [k[0] for k in ordered], [k[1] for k in ordered]
+
+
+async def create_accounts(conn: asyncpg.Connection, keys: Sequence[Key], now: datetime) -> None:
+    orgs, ids = _split(keys)
+    await conn.execute(
+        """INSERT INTO loyalty_accounts (org_code, customer_id, updated_at)
+           SELECT o, c, $3 FROM unnest($1::text[], $2::text[]) AS k(o, c)
+           ON CONFLICT DO NOTHING""",
+        orgs,
+        ids,
+        now,
+    )
+
+
+async def lock_accounts(
+    conn: asyncpg.Connection, keys: Iterable[Key], *, skip_locked: bool = False
+) -> dict[Key, Locked]:
+    """Lock the accounts (sorted, so concurrent batches never deadlock) with the customer's status."""
+    orgs, ids = _split(keys)
+    if not orgs:
+        return {}
+    rows = await conn.fetch(
+        f"""SELECT a.org_code, a.customer_id, a.debt, a.total, a.seq, c.status
+            FROM unnest($1::text[], $2::text[]) AS k(org_code, customer_id)
+            JOIN loyalty_accounts a ON a.org_code = k.org_code AND a.customer_id = k.customer_id
+            JOIN customers c ON c.org_code = a.org_code AND c.customer_id = a.customer_id
+            ORDER BY a.org_code, a.customer_id
+            FOR UPDATE OF a{" SKIP LOCKED" if skip_locked else ""}""",
+        orgs,
+        ids,
+    )
+    return {
+        (r["org_code"], r["customer_id"]): Locked(
+            r["org_code"],
+            r["status"],
+            LoyaltyAccount(r["customer_id"], debt=r["debt"], total=r["total"], seq=r["seq"]),
+        )
+        for r in rows
+    }
+
+
+def _lot(r: asyncpg.Record) -> Lot:
+    return Lot(
+        lot_id=r["lot_id"],
+        customer_id=r["customer_id"],
+        origin_entry_id=r["origin_entry_id"],
+        points=r["points"],
+        remaining=r["remaining"],
+        reversed=r["reversed"],
+        available_at=r["available_at"],
+        expires_at=r["expires_at"],
+        created_at=r["created_at"],
+    )
+
+
+_LOT_COLS = "l.org_code, l.lot_id, l.customer_id, l.origin_entry_id, l.points, l.remaining, l.reversed," \
+    " l.available_at, l.expires_at, l.created_at"
+
+
+async def load_open_lots(conn: asyncpg.Connection, locked: dict[Key, Locked]) -> None:
+    """Put every lot with points left into its (locked) account."""
+    orgs, ids = _split(locked)
+    if not orgs:
+        return
+    rows = await conn.fetch(
+        f"""SELECT {_LOT_COLS}
+            FROM unnest($1::text[], $2::text[]) AS k(org_code, customer_id)
+            JOIN loyalty_lots l ON l.org_code = k.org_code AND l.customer_id = k.customer_id
+            WHERE l.remaining > 0""",
+        orgs,
+        ids,
+    )
+    for r in rows:
+        locked[(r["org_code"], r["customer_id"])].account.lots[r["lot_id"]] = _lot(r)
+
+
+async def load_lots(conn: asyncpg.Connection, org_code: str, lot_ids: Sequence[str]) -> list[Lot]:
+    rows = await conn.fetch(
+        f"SELECT {_LOT_COLS} FROM loyalty_lots l WHERE l.org_code = $1 AND l.lot_id = ANY($2::text[])",
+        org_code,
+        list(lot_ids),
+    )
+    return [_lot(r) for r in rows]
+
+
+async def load_lots_of(conn: asyncpg.Connection, pairs: Sequence[Key]) -> list[tuple[str, Lot]]:
+    """Lots by ``(org_code, lot_id)`` (whatever their remaining points)."""
+    if not pairs:
+        return []
+    rows = await conn.fetch(
+        f"""SELECT {_LOT_COLS} FROM unnest($1::text[], $2::text[]) AS k(org_code, lot_id)
+            JOIN loyalty_lots l ON l.org_code = k.org_code AND l.lot_id = k.lot_id""",
+        [p[0] for p in pairs],
+        [p[1] for p in pairs],
+    )
+    return [(r["org_code"], _lot(r)) for r in rows]
+
+
+async def get_redemptions(conn: asyncpg.Connection, pairs: Sequence[Key]) -> dict[Key, Redemption]:
+    """Redemptions by ``(org_code, redemption_id)`` with their lot allocations in taking order."""
+    if not pairs:
+        return {}
+    orgs = [p[0] for p in pairs]
+    ids = [p[1] for p in pairs]
+    heads = await conn.fetch(
+        """SELECT r.* FROM unnest($1::text[], $2::text[]) AS k(org_code, redemption_id)
+           JOIN loyalty_redemptions r ON r.org_code = k.org_code AND r.redemption_id = k.redemption_id""",
+        orgs,
+        ids,
+    )
+    out = {
+        (h["org_code"], h["redemption_id"]): Redemption(
+            redemption_id=h["redemption_id"],
+            customer_id=h["customer_id"],
+            points=h["points"],
+            allocations=[],
+            debt_points=h["debt_points"],
+            debt_restored=h["debt_restored"],
+            source_ref=h["source_ref"],
+        )
+        for h in heads
+    }
+    if out:
+        allocs = await conn.fetch(
+            """SELECT a.org_code, a.redemption_id, a.lot_id, a.points, a.restored
+               FROM unnest($1::text[], $2::text[]) AS k(org_code, redemption_id)
+               JOIN loyalty_redemption_lots a
+                 ON a.org_code = k.org_code AND a.redemption_id = k.redemption_id
+               ORDER BY a.org_code, a.redemption_id, a.position""",
+            orgs,
+            ids,
+        )
+        for a in allocs:
+            out[(a["org_code"], a["redemption_id"])].allocations.append(
+                Allocation(a["lot_id"], a["points"], a["restored"])
+            )
+    return out
+
+
+async def find_redemption_by_source(conn: asyncpg.Connection, org_code: str, source_ref: str) -> str | None:
+    """The latest redemption recorded for ``source_ref`` (e.g. an SCM order's loyalty tender)."""
+    found = await conn.fetchval(
+        """SELECT redemption_id FROM loyalty_redemptions WHERE org_code = $1 AND source_ref = $2
+           ORDER BY created_at DESC, redemption_id DESC LIMIT 1""",
+        org_code,
+        source_ref,
+    )
+    return str(found) if found is not None else None
+
+
+async def find_earn(
+    conn: asyncpg.Connection, org_code: str, *, entry_id: str | None = None, source_ref: str | None = None
+) -> asyncpg.Record | None:
+    return await conn.fetchrow(
+        """SELECT entry_id, customer_id, points, lot_id, source_ref, created_at FROM loyalty_entries
+           WHERE org_code = $1 AND kind = 'earn'
+             AND (($2::text IS NOT NULL AND entry_id = $2) OR ($2::text IS NULL AND source_ref = $3))""",
+        org_code,
+        entry_id,
+        source_ref,
+    )
+
+
+async def find_earns_by_source(conn: asyncpg.Connection, pairs: Sequence[Key]) -> dict[Key, asyncpg.Record]:
+    """Earns by ``(org_code, source_ref)``."""
+    if not pairs:
+        return {}
+    rows = await conn.fetch(
+        """SELECT e.org_code, e.entry_id, e.customer_id, e.points, e.lot_id, e.source_ref
+           FROM unnest($1::text[], $2::text[]) AS k(org_code, source_ref)
+           JOIN loyalty_entries e ON e.org_code = k.org_code AND e.source_ref = k.source_ref
+                                 AND e.kind = 'earn'""",
+        [p[0] for p in pairs],
+        [p[1] for p in pairs],
+    )
+    return {(r["org_code"], r["source_ref"]): r for r in rows}
+
+
+async def save(
+    conn: asyncpg.Connection,
+    accounts: Sequence[tuple[str, LoyaltyAccount]],
+    redemptions: Sequence[tuple[str, Redemption]] = (),
+    *,
+    actor: str | None,
+    now: datetime,
+) -> None:
+    """Write what the domain did to ``accounts`` (and the redemptions it created or restored)."""
+    new_lots = [(org, lot) for org, acc in accounts for lot in acc.new_lots]
+    new_ids = {(org, lot.lot_id) for org, lot in new_lots}
+    changed = [
+        (org, acc.lots[lot_id])
+        for org, acc in accounts
+        for lot_id in sorted(acc.changed_lots)
+        if (org, lot_id) not in new_ids
+    ]
+    entries = [(org, e) for org, acc in accounts for e in acc.new_entries]
+    if new_lots:
+        await conn.execute(
+            """INSERT INTO loyalty_lots (org_code, lot_id, customer_id, origin_entry_id, points, remaining,
+                                         reversed, available_at, expires_at, created_at)
+               SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[],
+                                    $6::bigint[], $7::bigint[], $8::timestamptz[], $9::timestamptz[],
+                                    $10::timestamptz[])""",
+            [o for o, _ in new_lots],
+            [lot.lot_id for _, lot in new_lots],
+            [lot.customer_id for _, lot in new_lots],
+            [lot.origin_entry_id for _, lot in new_lots],
+            [lot.points for _, lot in new_lots],
+            [lot.remaining for _, lot in new_lots],
+            [lot.reversed for _, lot in new_lots],
+            [lot.available_at for _, lot in new_lots],
+            [lot.expires_at for _, lot in new_lots],
+            [lot.created_at for _, lot in new_lots],
+        )
+    if changed:
+        await conn.execute(
+            """UPDATE loyalty_lots l SET remaining = u.remaining, reversed = u.reversed
+               FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[])
+                    AS u(org_code, lot_id, remaining, reversed)
+               WHERE l.org_code = u.org_code AND l.lot_id = u.lot_id""",
+            [o for o, _ in changed],
+            [lot.lot_id for _, lot in changed],
+            [lot.remaining for _, lot in changed],
+            [lot.reversed for _, lot in changed],
+        )
+    if entries:
+        await conn.execute(
+            """INSERT INTO loyalty_entries (org_code, entry_id, customer_id, seq, kind, points, reason,
+                                            source_ref, ref_entry_id, lot_id, lots, debt_change,
+                                            balance_after, actor, created_at)
+               SELECT o, i, c, s, k, p, r, sr, re, l, m::jsonb, d, b, $14, t
+               FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::bigint[],
+                           $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::bigint[],
+                           $13::bigint[], $15::timestamptz[])
+                    AS u(o, i, c, s, k, p, r, sr, re, l, m, d, b, t)""",
+            [o for o, _ in entries],
+            [e.entry_id for _, e in entries],
+            [e.customer_id for _, e in entries],
+            [e.seq for _, e in entries],
+            [e.kind for _, e in entries],
+            [e.points for _, e in entries],
+            [e.reason for _, e in entries],
+            [e.source_ref for _, e in entries],
+            [e.ref_entry_id for _, e in entries],
+            [e.lot_id for _, e in entries],
+            [
+                orjson.dumps([{"lot_id": m.lot_id, "points": m.points} for m in e.movements]).decode()
+                for _, e in entries
+            ],
+            [e.debt_change for _, e in entries],
+            [e.balance_after for _, e in entries],
+            actor,
+            [e.created_at for _, e in entries],
+        )
+    await _save_redemptions(conn, redemptions, now)
+    touched = [(org, acc) for org, acc in accounts if acc.new_entries]
+    if touched:
+        await conn.execute(
+            """UPDATE loyalty_accounts a SET debt = u.debt, total = u.total, seq = u.seq, updated_at = $6
+               FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::bigint[])
+                    AS u(org_code, customer_id, debt, total, seq)
+               WHERE a.org_code = u.org_code AND a.customer_id = u.customer_id""",
+            [o for o, _ in touched],
+            [a.customer_id for _, a in touched],
+            [a.debt for _, a in touched],
+            [a.total for _, a in touched],
+            [a.seq for _, a in touched],
+            now,
+        )
+
+
+async def _save_redemptions(
+    conn: asyncpg.Connection, redemptions: Sequence[tuple[str, Redemption]], now: datetime
+) -> None:
+    fresh = [(o, r) for o, r in redemptions if r.new]
+    old = [(o, r) for o, r in redemptions if not r.new]
+    if fresh:
+        await conn.execute(
+            """INSERT INTO loyalty_redemptions (org_code, redemption_id, customer_id, points, debt_points,
+                                                debt_restored, source_ref, created_at)
+               SELECT o, i, c, p, d, dr, s, $8
+               FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::bigint[],
+                           $7::text[]) AS u(o, i, c, p, d, dr, s)""",
+            [o for o, _ in fresh],
+            [r.redemption_id for _, r in fresh],
+            [r.customer_id for _, r in fresh],
+            [r.points for _, r in fresh],
+            [r.debt_points for _, r in fresh],
+            [r.debt_restored for _, r in fresh],
+            [r.source_ref for _, r in fresh],
+            now,
+        )
+        allocs = [(o, r.redemption_id, i, a) for o, r in fresh for i, a in enumerate(r.allocations)]
+        if allocs:
+            await conn.execute(
+                """INSERT INTO loyalty_redemption_lots (org_code, redemption_id, position, lot_id, points,
+                                                        restored)
+                   SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::bigint[],
+                                        $6::bigint[])""",
+                [x[0] for x in allocs],
+                [x[1] for x in allocs],
+                [x[2] for x in allocs],
+                [x[3].lot_id for x in allocs],
+                [x[3].points for x in allocs],
+                [x[3].restored for x in allocs],
+            )
+        for _, r in fresh:
+            r.new = False
+    if old:
+        await conn.execute(
+            """UPDATE loyalty_redemptions r SET debt_restored = u.dr
+               FROM unnest($1::text[], $2::text[], $3::bigint[]) AS u(o, i, dr)
+               WHERE r.org_code = u.o AND r.redemption_id = u.i""",
+            [o for o, _ in old],
+            [r.redemption_id for _, r in old],
+            [r.debt_restored for _, r in old],
+        )
+        allocs = [(o, r.redemption_id, i, a) for o, r in old for i, a in enumerate(r.allocations)]
+        if allocs:
+            await conn.execute(
+                """UPDATE loyalty_redemption_lots a SET restored = u.restored
+                   FROM unnest($1::text[], $2::text[], $3::int[], $4::bigint[])
+                        AS u(o, i, pos, restored)
+                   WHERE a.org_code = u.o AND a.redemption_id = u.i AND a.position = u.pos""",
+                [x[0] for x in allocs],
+                [x[1] for x in allocs],
+                [x[2] for x in allocs],
+                [x[3].restored for x in allocs],
+            )
+
+
+async def balances(conn: asyncpg.Connection, keys: Sequence[Key], now: datetime) -> dict[Key, Balance]:
+    """Available / pending (lots' remaining points split at ``now``) and debt per customer."""
+    orgs, ids = _split(keys)
+    if not orgs:
+        return {}
+    rows = await conn.fetch(
+        """SELECT a.org_code, a.customer_id, a.debt,
+                  COALESCE(SUM(l.remaining) FILTER (WHERE l.available_at <= $3), 0)::bigint AS available,
+                  COALESCE(SUM(l.remaining) FILTER (WHERE l.available_at > $3), 0)::bigint AS pending
+           FROM unnest($1::text[], $2::text[]) AS k(org_code, customer_id)
+           JOIN loyalty_accounts a ON a.org_code = k.org_code AND a.customer_id = k.customer_id
+           LEFT JOIN loyalty_lots l ON l.org_code = a.org_code AND l.customer_id = a.customer_id
+                                   AND l.remaining > 0
+           GROUP BY a.org_code, a.customer_id, a.debt""",
+        orgs,
+        ids,
+        now,
+    )
+    return {(r["org_code"], r["customer_id"]): Balance(r["available"], r["pending"], r["debt"]) for r in rows}
+
+
+# ---- policy --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StoredPolicy:
+    policy: LoyaltyPolicy
+    revision: int
+    is_default: bool
+    updated_at: datetime | None
+
+
+DEFAULT_REVISION = 1  # the documented default counts as revision 1; the first set makes it 2
+
+
+def _policy(r: asyncpg.Record) -> StoredPolicy:
+    return StoredPolicy(
+        LoyaltyPolicy(
+            points_per_currency_unit=r["points_per_currency_unit"],
+            currency=r["currency"],
+            pending_days=r["pending_days"],
+            expiry_days=r["expiry_days"],
+            min_redeem_points=r["min_redeem_points"],
+            point_value_minor=r["point_value_minor"],
+            excluded_skus=tuple(r["excluded_skus"]),
+        ),
+        r["revision"],
+        False,
+        r["updated_at"],
+    )
+
+
+async def get_policies(conn: asyncpg.Connection, orgs: Sequence[str], *, lock: bool = False) -> dict[str, StoredPolicy]:
+    rows = await conn.fetch(
+        "SELECT * FROM loyalty_policies WHERE org_code = ANY($1::text[])" + (" FOR UPDATE" if lock else ""),
+        sorted(set(orgs)),
+    )
+    found = {r["org_code"]: _policy(r) for r in rows}
+    for org in orgs:
+        found.setdefault(org, StoredPolicy(DEFAULT_POLICY, DEFAULT_REVISION, True, None))
+    return found
+
+
+async def put_policy(
+    conn: asyncpg.Connection, org_code: str, policy: LoyaltyPolicy, revision: int, now: datetime
+) -> None:
+    await conn.execute(
+        """INSERT INTO loyalty_policies (org_code, points_per_currency_unit, currency, pending_days,
+                                         expiry_days, min_redeem_points, point_value_minor, excluded_skus,
+                                         revision, created_at, updated_at)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)
+           ON CONFLICT (org_code) DO UPDATE SET
+             points_per_currency_unit = EXCLUDED.points_per_currency_unit, currency = EXCLUDED.currency,
+             pending_days = EXCLUDED.pending_days, expiry_days = EXCLUDED.expiry_days,
+             min_redeem_points = EXCLUDED.min_redeem_points, point_value_minor = EXCLUDED.point_value_minor,
+             excluded_skus = EXCLUDED.excluded_skus, revision = EXCLUDED.revision,
+             updated_at = EXCLUDED.updated_at""",
+        org_code,
+        policy.points_per_currency_unit,
+        policy.currency,
+        policy.pending_days,
+        policy.expiry_days,
+        policy.min_redeem_points,
+        policy.point_value_minor,
+        list(policy.excluded_skus),
+        revision,
+        now,
+    )
+
+
+async def lock_policy_row(conn: asyncpg.Connection, org_code: str) -> None:
+    """Serialise policy writers of an org even before its first row exists."""
+    await conn.execute("SELECT pg_advisory_xact_lock(hashtext('crm.policy:' || $1))", org_code)
+
+
+# ---- ledger listing ------------------------------------------------------------------------------
+
+
+async def list_entries(
+    conn: asyncpg.Connection, org_code: str, customer_id: str, before_seq: int | None, limit: int
+) -> list[asyncpg.Record]:
+    return await conn.fetch(
+        """SELECT * FROM loyalty_entries
+           WHERE org_code = $1 AND customer_id = $2 AND ($3::bigint IS NULL OR seq < $3)
+           ORDER BY seq DESC LIMIT $4""",
+        org_code,
+        customer_id,
+        before_seq,
+        limit,
+    )
+
+
+async def entries_by_id(conn: asyncpg.Connection, org_code: str, entry_ids: Sequence[str]) -> list[asyncpg.Record]:
+    return await conn.fetch(
+        "SELECT * FROM loyalty_entries WHERE org_code = $1 AND entry_id = ANY($2::text[]) ORDER BY seq",
+        org_code,
+        list(entry_ids),
+    )
+
+
+async def due_customers(conn: asyncpg.Connection, now: datetime, limit: int) -> list[Key]:
+    rows = await conn.fetch(
+        """SELECT DISTINCT org_code, customer_id FROM (
+               SELECT org_code, customer_id FROM loyalty_lots
+               WHERE remaining > 0 AND expires_at IS NOT NULL AND expires_at <= $1
+               ORDER BY expires_at LIMIT $2) due""",
+        now,
+        limit,
+    )
+    return [(r["org_code"], r["customer_id"]) for r in rows]
