@@ -1,0 +1,463 @@
+"""Attributions, their lines, parked and applied returns (set-based SQL: unnest arrays, few
+statements per batch, so the SCM consumer applies thousands of events per second)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+
+from g3n_kit.errors import NotFound
+from g3n_kit.paging import Cursor, keyset_condition, page_of, start_cursor
+
+from g3n_influencer.adapters import earnings as earnings_repo
+from g3n_influencer.adapters.earnings import EarningState, state_of
+from g3n_influencer.service.models import Attribution, AttributionLineOut, AttributionList
+
+MemberKey = tuple[str, str, str]  # (org, campaign_id, profile_id)
+
+
+@dataclass(frozen=True)
+class MemberLock:
+    status: str
+    counted_orders: int
+    profile_status: str
+
+
+async def existing(conn: asyncpg.Connection, keys: Sequence[tuple[str, str, str]]) -> dict[tuple[str, str, str], tuple[str, bytes]]:
+    """``(org, campaign_id, order_id)`` → ``(attribution_id, content_hash)`` of recorded ones."""
+    if not keys:
+        return {}
+    rows = await conn.fetch(
+        """SELECT a.org_code, a.campaign_id, a.order_id, a.attribution_id, a.content_hash
+           FROM ifm_attributions a JOIN unnest($1::text[], $2::text[], $3::text[]) AS k(org_code, campaign_id, order_id)
+             ON a.org_code = k.org_code AND a.campaign_id = k.campaign_id AND a.order_id = k.order_id""",
+        [k[0] for k in keys],
+        [k[1] for k in keys],
+        [k[2] for k in keys],
+    )
+    return {(r["org_code"], r["campaign_id"], r["order_id"]): (r["attribution_id"], bytes(r["content_hash"])) for r in rows}
+
+
+async def lock_members(conn: asyncpg.Connection, keys: Sequence[MemberKey]) -> dict[MemberKey, MemberLock]:
+    """Lock member rows in key order (share-lock their profiles) and read the tier counters."""
+    ordered = sorted(set(keys))
+    if not ordered:
+        return {}
+    rows = await conn.fetch(
+        """SELECT m.org_code, m.campaign_id, m.profile_id, m.status, m.counted_orders, p.status AS profile_status
+           FROM ifm_campaign_members m
+           JOIN unnest($1::text[], $2::text[], $3::text[]) AS k(org_code, campaign_id, profile_id)
+             ON m.org_code = k.org_code AND m.campaign_id = k.campaign_id AND m.profile_id = k.profile_id
+           JOIN ifm_profiles p ON p.org_code = m.org_code AND p.profile_id = m.profile_id
+           ORDER BY m.org_code, m.campaign_id, m.profile_id
+           FOR UPDATE OF m FOR SHARE OF p""",
+        [k[0] for k in ordered],
+        [k[1] for k in ordered],
+        [k[2] for k in ordered],
+    )
+    return {
+        (r["org_code"], r["campaign_id"], r["profile_id"]): MemberLock(r["status"], r["counted_orders"], r["profile_status"])
+        for r in rows
+    }
+
+
+async def add_member_counts(conn: asyncpg.Connection, deltas: dict[MemberKey, int]) -> None:
+    items = sorted((k, v) for k, v in deltas.items() if v)
+    if not items:
+        return
+    await conn.execute(
+        """UPDATE ifm_campaign_members m SET counted_orders = m.counted_orders + u.delta, updated_at = now()
+           FROM unnest($1::text[], $2::text[], $3::text[], $4::int[]) AS u(org_code, campaign_id, profile_id, delta)
+           WHERE m.org_code = u.org_code AND m.campaign_id = u.campaign_id AND m.profile_id = u.profile_id""",
+        [k[0] for k, _ in items],
+        [k[1] for k, _ in items],
+        [k[2] for k, _ in items],
+        [v for _, v in items],
+    )
+
+
+@dataclass
+class NewAttribution:
+    org_code: str
+    attribution_id: str
+    campaign_id: str
+    profile_id: str
+    order_id: str
+    code: str | None
+    source: str
+    sale_id: str | None
+    occurred_at: datetime
+    currency: str
+    net_sales_minor: int
+    content_hash: bytes
+    created_by: str | None
+
+
+@dataclass
+class NewLine:
+    org_code: str
+    attribution_id: str
+    position: int
+    line_id: str
+    sku: str
+    qty: int
+    net_amount_minor: int
+    eligible: bool
+    basis_minor: int
+    amount_minor: int
+
+
+@dataclass
+class NewEarning:
+    org_code: str
+    earning_id: str
+    attribution_id: str
+    profile_id: str
+    campaign_id: str
+    order_id: str
+    currency: str
+    occurred_at: datetime
+    basis_minor: int
+    amount_minor: int
+    rule: str
+    rate_bps: int | None
+    flat_amount_minor: int | None
+    tier: dict[str, Any] | None
+    prior_orders: int
+    holding_days: int
+    available_at: datetime
+
+
+async def insert_batch(
+    conn: asyncpg.Connection, atts: Sequence[NewAttribution], lines: Sequence[NewLine], earns: Sequence[NewEarning]
+) -> None:
+    if not atts:
+        return
+    await conn.execute(
+        """INSERT INTO ifm_attributions (org_code, attribution_id, campaign_id, profile_id, order_id, code, source,
+                                         sale_id, occurred_at, currency, net_sales_minor, content_hash, created_by)
+           SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
+                                $8::text[], $9::timestamptz[], $10::text[], $11::bigint[], $12::bytea[], $13::text[])""",
+        [a.org_code for a in atts],
+        [a.attribution_id for a in atts],
+        [a.campaign_id for a in atts],
+        [a.profile_id for a in atts],
+        [a.order_id for a in atts],
+        [a.code for a in atts],
+        [a.source for a in atts],
+        [a.sale_id for a in atts],
+        [a.occurred_at for a in atts],
+        [a.currency for a in atts],
+        [a.net_sales_minor for a in atts],
+        [a.content_hash for a in atts],
+        [a.created_by for a in atts],
+    )
+    await conn.execute(
+        """INSERT INTO ifm_attribution_lines (org_code, attribution_id, position, line_id, sku, qty, net_amount_minor,
+                                              eligible, basis_minor, amount_minor)
+           SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::text[], $6::int[], $7::bigint[],
+                                $8::bool[], $9::bigint[], $10::bigint[])""",
+        [ln.org_code for ln in lines],
+        [ln.attribution_id for ln in lines],
+        [ln.position for ln in lines],
+        [ln.line_id for ln in lines],
+        [ln.sku for ln in lines],
+        [ln.qty for ln in lines],
+        [ln.net_amount_minor for ln in lines],
+        [ln.eligible for ln in lines],
+        [ln.basis_minor for ln in lines],
+        [ln.amount_minor for ln in lines],
+    )
+    await conn.execute(
+        """INSERT INTO ifm_earnings (org_code, earning_id, attribution_id, profile_id, campaign_id, order_id, currency,
+                                     occurred_at, basis_minor, amount_minor, rule, rate_bps, flat_amount_minor, tier,
+                                     prior_orders, holding_days, status, available_at)
+           SELECT o, e, a, p, c, ord, cur, occ, b, amt, r, rate, flat, t, prior, hd, 'pending', av
+           FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
+                       $8::timestamptz[], $9::bigint[], $10::bigint[], $11::text[], $12::int[], $13::bigint[],
+                       $14::jsonb[], $15::int[], $16::int[], $17::timestamptz[])
+                AS u(o, e, a, p, c, ord, cur, occ, b, amt, r, rate, flat, t, prior, hd, av)""",
+        [e.org_code for e in earns],
+        [e.earning_id for e in earns],
+        [e.attribution_id for e in earns],
+        [e.profile_id for e in earns],
+        [e.campaign_id for e in earns],
+        [e.order_id for e in earns],
+        [e.currency for e in earns],
+        [e.occurred_at for e in earns],
+        [e.basis_minor for e in earns],
+        [e.amount_minor for e in earns],
+        [e.rule for e in earns],
+        [e.rate_bps for e in earns],
+        [e.flat_amount_minor for e in earns],
+        [e.tier for e in earns],
+        [e.prior_orders for e in earns],
+        [e.holding_days for e in earns],
+        [e.available_at for e in earns],
+    )
+
+
+# --- returns ----------------------------------------------------------------------------------
+
+
+@dataclass
+class LineRow:
+    org_code: str
+    attribution_id: str
+    line_id: str
+    qty: int
+    amount_minor: int
+    returned_qty: int
+    clawed_back_minor: int
+    dirty: bool = False
+
+
+@dataclass
+class OrderAttribution:
+    org_code: str
+    attribution_id: str
+    campaign_id: str
+    profile_id: str
+    order_id: str
+    fully_refunded: bool
+    earning: EarningState
+    lines: dict[str, LineRow]
+
+
+async def lock_for_orders(
+    conn: asyncpg.Connection, keys: Sequence[tuple[str, str]]
+) -> dict[tuple[str, str], list[OrderAttribution]]:
+    """Attributions of ``(org, order_id)`` with their earnings locked (id order) and lines.
+    The earning row lock guards its attribution and lines too."""
+    if not keys:
+        return {}
+    ordered = sorted(set(keys))
+    rows = await conn.fetch(
+        f"""SELECT a.org_code, a.order_id, a.fully_refunded, {earnings_repo.COLUMNS}
+            FROM ifm_attributions a
+            JOIN unnest($1::text[], $2::text[]) AS k(org_code, order_id)
+              ON a.org_code = k.org_code AND a.order_id = k.order_id
+            JOIN ifm_earnings e ON e.org_code = a.org_code AND e.attribution_id = a.attribution_id
+            ORDER BY e.org_code, e.earning_id
+            FOR UPDATE OF e""",
+        [k[0] for k in ordered],
+        [k[1] for k in ordered],
+    )
+    if not rows:
+        return {}
+    line_rows = await conn.fetch(
+        """SELECT l.org_code, l.attribution_id, l.line_id, l.qty, l.amount_minor, l.returned_qty, l.clawed_back_minor
+           FROM ifm_attribution_lines l JOIN unnest($1::text[], $2::text[]) AS k(org_code, attribution_id)
+             ON l.org_code = k.org_code AND l.attribution_id = k.attribution_id
+           ORDER BY l.org_code, l.attribution_id, l.position""",
+        [r["org_code"] for r in rows],
+        [r["attribution_id"] for r in rows],
+    )
+    lines: dict[tuple[str, str], dict[str, LineRow]] = {}
+    for lr in line_rows:
+        lines.setdefault((lr["org_code"], lr["attribution_id"]), {})[lr["line_id"]] = LineRow(
+            lr["org_code"], lr["attribution_id"], lr["line_id"], lr["qty"], lr["amount_minor"], lr["returned_qty"],
+            lr["clawed_back_minor"],
+        )
+    out: dict[tuple[str, str], list[OrderAttribution]] = {}
+    for r in rows:
+        org = r["org_code"]
+        out.setdefault((org, r["order_id"]), []).append(
+            OrderAttribution(
+                org_code=org,
+                attribution_id=r["attribution_id"],
+                campaign_id=r["campaign_id"],
+                profile_id=r["profile_id"],
+                order_id=r["order_id"],
+                fully_refunded=r["fully_refunded"],
+                earning=state_of(org, r),
+                lines=lines.get((org, r["attribution_id"]), {}),
+            )
+        )
+    return out
+
+
+async def save_lines(conn: asyncpg.Connection, lines: Sequence[LineRow]) -> None:
+    dirty = [ln for ln in lines if ln.dirty]
+    if not dirty:
+        return
+    await conn.execute(
+        """UPDATE ifm_attribution_lines l SET returned_qty = u.returned, clawed_back_minor = u.clawed
+           FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::bigint[])
+                AS u(org_code, attribution_id, line_id, returned, clawed)
+           WHERE l.org_code = u.org_code AND l.attribution_id = u.attribution_id AND l.line_id = u.line_id""",
+        [ln.org_code for ln in dirty],
+        [ln.attribution_id for ln in dirty],
+        [ln.line_id for ln in dirty],
+        [ln.returned_qty for ln in dirty],
+        [ln.clawed_back_minor for ln in dirty],
+    )
+    for ln in dirty:
+        ln.dirty = False
+
+
+async def mark_fully_refunded(conn: asyncpg.Connection, keys: Sequence[tuple[str, str]]) -> None:
+    if not keys:
+        return
+    await conn.execute(
+        """UPDATE ifm_attributions a SET fully_refunded = true
+           FROM unnest($1::text[], $2::text[]) AS k(org_code, attribution_id)
+           WHERE a.org_code = k.org_code AND a.attribution_id = k.attribution_id""",
+        [k[0] for k in keys],
+        [k[1] for k in keys],
+    )
+
+
+@dataclass(frozen=True)
+class ParkedReturn:
+    org_code: str
+    return_id: str
+    order_id: str
+    occurred_at: datetime
+    currency: str
+    lines: list[dict[str, Any]]  # [{line_id, qty, refund_amount_minor}]
+    event_id: str
+
+
+async def park(conn: asyncpg.Connection, returns: Sequence[ParkedReturn]) -> None:
+    if not returns:
+        return
+    await conn.execute(
+        """INSERT INTO ifm_parked_returns (org_code, return_id, order_id, occurred_at, currency, lines, event_id)
+           SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::text[], $6::jsonb[],
+                                $7::uuid[])
+           ON CONFLICT (org_code, return_id) DO NOTHING""",
+        [r.org_code for r in returns],
+        [r.return_id for r in returns],
+        [r.order_id for r in returns],
+        [r.occurred_at for r in returns],
+        [r.currency for r in returns],
+        [r.lines for r in returns],
+        [r.event_id for r in returns],
+    )
+
+
+async def take_parked(conn: asyncpg.Connection, keys: Sequence[tuple[str, str]]) -> list[ParkedReturn]:
+    """Remove and return the parked returns of ``(org, order_id)``, oldest first."""
+    if not keys:
+        return []
+    rows = await conn.fetch(
+        """DELETE FROM ifm_parked_returns p USING unnest($1::text[], $2::text[]) AS k(org_code, order_id)
+           WHERE p.org_code = k.org_code AND p.order_id = k.order_id
+           RETURNING p.org_code, p.return_id, p.order_id, p.occurred_at, p.currency, p.lines, p.event_id, p.parked_at""",
+        [k[0] for k in keys],
+        [k[1] for k in keys],
+    )
+    rows = sorted(rows, key=lambda r: (r["parked_at"], r["occurred_at"], r["return_id"]))
+    return [
+        ParkedReturn(r["org_code"], r["return_id"], r["order_id"], r["occurred_at"], r["currency"], list(r["lines"]),
+                     str(r["event_id"]))
+        for r in rows
+    ]
+
+
+async def applied_already(conn: asyncpg.Connection, keys: Sequence[tuple[str, str, str]]) -> set[tuple[str, str, str]]:
+    """Which ``(org, return_id, attribution_id)`` were applied before (HTTP-recorded orders, replays)."""
+    if not keys:
+        return set()
+    rows = await conn.fetch(
+        """SELECT r.org_code, r.return_id, r.attribution_id FROM ifm_applied_returns r
+           JOIN unnest($1::text[], $2::text[], $3::text[]) AS k(org_code, return_id, attribution_id)
+             ON r.org_code = k.org_code AND r.return_id = k.return_id AND r.attribution_id = k.attribution_id""",
+        [k[0] for k in keys],
+        [k[1] for k in keys],
+        [k[2] for k in keys],
+    )
+    return {(r["org_code"], r["return_id"], r["attribution_id"]) for r in rows}
+
+
+async def record_applied(conn: asyncpg.Connection, rows: Sequence[tuple[str, str, str, str, int, list[dict[str, Any]]]]) -> None:
+    if not rows:
+        return
+    await conn.execute(
+        """INSERT INTO ifm_applied_returns (org_code, return_id, attribution_id, order_id, clawback_minor, lines)
+           SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::jsonb[])""",
+        *[list(col) for col in zip(*rows, strict=True)],
+    )
+
+
+# --- reads ----------------------------------------------------------------------------------
+
+_COLUMNS = """a.attribution_id, a.campaign_id, a.profile_id, a.order_id, a.code, a.source, a.sale_id, a.occurred_at,
+    a.currency, a.net_sales_minor, a.fully_refunded, a.created_at"""
+
+
+async def _build(conn: asyncpg.Connection, org: str, rows: Sequence[asyncpg.Record]) -> list[Attribution]:
+    ids = [r["attribution_id"] for r in rows]
+    line_rows = await conn.fetch(
+        """SELECT attribution_id, line_id, sku, qty, net_amount_minor, eligible, returned_qty
+           FROM ifm_attribution_lines WHERE org_code = $1 AND attribution_id = ANY($2::text[])
+           ORDER BY attribution_id, position""",
+        org,
+        ids,
+    )
+    lines: dict[str, list[AttributionLineOut]] = {}
+    for lr in line_rows:
+        lines.setdefault(lr["attribution_id"], []).append(
+            AttributionLineOut(
+                line_id=lr["line_id"], sku=lr["sku"], qty=lr["qty"], net_amount_minor=lr["net_amount_minor"],
+                eligible=lr["eligible"], returned_qty=lr["returned_qty"],
+            )
+        )
+    earnings = await earnings_repo.for_attributions(conn, org, ids)
+    return [
+        Attribution(
+            attribution_id=r["attribution_id"],
+            campaign_id=r["campaign_id"],
+            profile_id=r["profile_id"],
+            order_id=r["order_id"],
+            code=r["code"],
+            source=r["source"],
+            sale_id=r["sale_id"],
+            occurred_at=r["occurred_at"],
+            currency=r["currency"],
+            net_sales_minor=r["net_sales_minor"],
+            fully_refunded=r["fully_refunded"],
+            lines=lines.get(r["attribution_id"], []),
+            earnings=earnings.get(r["attribution_id"], []),
+            created_at=r["created_at"],
+        )
+        for r in rows
+    ]
+
+
+async def get(conn: asyncpg.Connection, org: str, attribution_id: str) -> Attribution:
+    row = await conn.fetchrow(
+        f"SELECT {_COLUMNS} FROM ifm_attributions a WHERE a.org_code = $1 AND a.attribution_id = $2",
+        org,
+        attribution_id,
+    )
+    if row is None:
+        raise NotFound(f"attribution {attribution_id} not found")
+    return (await _build(conn, org, [row]))[0]
+
+
+async def list_page(conn: asyncpg.Connection, org: str, req: AttributionList) -> tuple[list[Attribution], str | None]:
+    scope = "attribution.list"
+    cursor = start_cursor(req, scope=scope)
+    cond, args = keyset_condition(cursor, first_param=7, created_col="a.created_at", id_col="a.attribution_id")
+    rows = await conn.fetch(
+        f"""SELECT {_COLUMNS} FROM ifm_attributions a
+            WHERE a.org_code = $1 AND ($2::text IS NULL OR a.campaign_id = $2) AND ($3::text IS NULL OR a.profile_id = $3)
+              AND ($4::text IS NULL OR a.order_id = $4) AND ($5::timestamptz IS NULL OR a.occurred_at >= $5)
+              AND ($6::timestamptz IS NULL OR a.occurred_at < $6) AND {cond}
+            ORDER BY a.created_at DESC, a.attribution_id DESC LIMIT {req.limit + 1}""",
+        org,
+        req.campaign_id,
+        req.profile_id,
+        req.order_id,
+        req.from_,
+        req.to,
+        *args,
+    )
+    items, token = page_of(rows, req=req, cursor_of=lambda r: Cursor(r["created_at"], r["attribution_id"]), scope=scope)
+    return await _build(conn, org, items), token
