@@ -166,10 +166,17 @@ class LocalStack(Stack):
             register_for_cleanup(self)
             try:
                 self._start()
-            except BaseException:
+            except BaseException as exc:
+                if isinstance(exc, ops.StackError):
+                    # A test stack's folder is deleted on stop: keep what its logs said.
+                    exc.add_note(self._log_tails())
                 self.stop()
                 raise
             return self
+
+    def _log_tails(self) -> str:
+        logs = [self.kafka_dir / "kafka.out", self.kafka_dir / "kafka.log", self.pg_dir / "postgres.log"]
+        return "\n".join(f"--- {log} ---\n{tail(log, 15)}" for log in logs if log.exists())
 
     def _start(self) -> None:
         self.home.mkdir(parents=True, exist_ok=True)
