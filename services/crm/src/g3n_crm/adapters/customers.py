@@ -15,7 +15,9 @@ _COLS = (
 EDITABLE = ("email", "phone", "given_name", "family_name", "external_ref", "locale", "tags")
 
 
-async def insert(conn: asyncpg.Connection, org_code: str, customer_id: str, fields: Mapping[str, Any], now: datetime) -> asyncpg.Record:
+async def insert(
+    conn: asyncpg.Connection, org_code: str, customer_id: str, fields: Mapping[str, Any], now: datetime
+) -> asyncpg.Record:
     row = await conn.fetchrow(
         f"""INSERT INTO customers (org_code, customer_id, email, phone, given_name, family_name, external_ref,
                                    locale, tags, created_at, updated_at)
@@ -158,7 +160,9 @@ async def list_page(
     )
 
 
-async def anonymize(conn: asyncpg.Connection, org_code: str, customer_id: str, reason: str, now: datetime) -> asyncpg.Record:
+async def anonymize(
+    conn: asyncpg.Connection, org_code: str, customer_id: str, reason: str, now: datetime
+) -> asyncpg.Record:
     """Erase personal data of the customer and of everything the service stored about them."""
     before = await conn.fetchrow(
         "SELECT email_norm, external_ref_norm FROM customers WHERE org_code = $1 AND customer_id = $2",
@@ -206,8 +210,8 @@ async def anonymize(conn: asyncpg.Connection, org_code: str, customer_id: str, r
 
 async def insert_consent(conn: asyncpg.Connection, org_code: str, values: Mapping[str, Any]) -> None:
     await conn.execute(
-        """INSERT INTO consent_log (org_code, consent_id, customer_id, channel, purpose, status, source, method,
-                                    captured_at, proof, actor, recorded_at)
+        """INSERT INTO consent_log (org_code, consent_id, customer_id, channel, purpose, status, source,
+                                    method, captured_at, proof, actor, recorded_at)
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)""",
         org_code,
         values["consent_id"],
@@ -225,7 +229,12 @@ async def insert_consent(conn: asyncpg.Connection, org_code: str, values: Mappin
 
 
 async def list_consents(
-    conn: asyncpg.Connection, org_code: str, customer_id: str, keyset: str, keyset_args: Sequence[Any], limit: int
+    conn: asyncpg.Connection,
+    org_code: str,
+    customer_id: str,
+    keyset: str,
+    keyset_args: Sequence[Any],
+    limit: int,
 ) -> list[asyncpg.Record]:
     return await conn.fetch(
         f"""SELECT * FROM consent_log WHERE org_code = $1 AND customer_id = $2 AND {keyset}

@@ -27,10 +27,11 @@ async def insert(
     expires_at: datetime | None,
     reason: str,
     now: datetime,
-) -> asyncpg.Record:
+) -> asyncpg.Record | None:
     row = await conn.fetchrow(
-        f"""INSERT INTO giftcards (org_code, giftcard_id, code_hash, last4, currency, initial_minor, balance_minor,
-                                   status, customer_id, expires_at, reason, created_at, updated_at)
+        f"""INSERT INTO giftcards (org_code, giftcard_id, code_hash, last4, currency, initial_minor,
+                                   balance_minor, status, customer_id, expires_at, reason, created_at,
+                                   updated_at)
             VALUES ($1, $2, $3, $4, $5, $6, $6, 'active', $7, $8, $9, $10, $10)
             ON CONFLICT (code_hash) DO NOTHING
             RETURNING {_COLS}""",
@@ -53,9 +54,12 @@ async def org_of_code(conn: asyncpg.Connection, code_hash: bytes) -> asyncpg.Rec
     return await conn.fetchrow("SELECT org_code, giftcard_id FROM giftcards WHERE code_hash = $1", code_hash)
 
 
-async def get(conn: asyncpg.Connection, org_code: str, giftcard_id: str, *, lock: bool = False) -> asyncpg.Record | None:
+async def get(
+    conn: asyncpg.Connection, org_code: str, giftcard_id: str, *, lock: bool = False
+) -> asyncpg.Record | None:
     return await conn.fetchrow(
-        f"SELECT {_COLS} FROM giftcards WHERE org_code = $1 AND giftcard_id = $2" + (" FOR UPDATE" if lock else ""),
+        f"SELECT {_COLS} FROM giftcards WHERE org_code = $1 AND giftcard_id = $2"
+        + (" FOR UPDATE" if lock else ""),
         org_code,
         giftcard_id,
     )
@@ -121,9 +125,13 @@ async def insert_redemption(conn: asyncpg.Connection, org_code: str, values: dic
     )
 
 
-async def get_redemption(conn: asyncpg.Connection, org_code: str, redemption_id: str) -> asyncpg.Record | None:
+async def get_redemption(
+    conn: asyncpg.Connection, org_code: str, redemption_id: str
+) -> asyncpg.Record | None:
     return await conn.fetchrow(
-        "SELECT * FROM giftcard_redemptions WHERE org_code = $1 AND redemption_id = $2", org_code, redemption_id
+        "SELECT * FROM giftcard_redemptions WHERE org_code = $1 AND redemption_id = $2",
+        org_code,
+        redemption_id,
     )
 
 

@@ -15,7 +15,7 @@ from datetime import datetime
 import asyncpg
 import orjson
 
-from g3n_crm.domain.loyalty import Allocation, Balance, LoyaltyAccount, Lot, Redemption
+from g3n_crm.domain.loyalty import Allocation, Balance, Lot, LoyaltyAccount, Redemption
 from g3n_crm.domain.policy import DEFAULT_POLICY, LoyaltyPolicy
 
 Key = tuple[str, str]  # (org_code, customer_id)
@@ -86,8 +86,10 @@ def _lot(r: asyncpg.Record) -> Lot:
     )
 
 
-_LOT_COLS = "l.org_code, l.lot_id, l.customer_id, l.origin_entry_id, l.points, l.remaining, l.reversed," \
+_LOT_COLS = (
+    "l.org_code, l.lot_id, l.customer_id, l.origin_entry_id, l.points, l.remaining, l.reversed,"
     " l.available_at, l.expires_at, l.created_at"
+)
 
 
 async def load_open_lots(conn: asyncpg.Connection, locked: dict[Key, Locked]) -> None:
@@ -414,7 +416,9 @@ def _policy(r: asyncpg.Record) -> StoredPolicy:
     )
 
 
-async def get_policies(conn: asyncpg.Connection, orgs: Sequence[str], *, lock: bool = False) -> dict[str, StoredPolicy]:
+async def get_policies(
+    conn: asyncpg.Connection, orgs: Sequence[str], *, lock: bool = False
+) -> dict[str, StoredPolicy]:
     rows = await conn.fetch(
         "SELECT * FROM loyalty_policies WHERE org_code = ANY($1::text[])" + (" FOR UPDATE" if lock else ""),
         sorted(set(orgs)),
@@ -474,7 +478,9 @@ async def list_entries(
     )
 
 
-async def entries_by_id(conn: asyncpg.Connection, org_code: str, entry_ids: Sequence[str]) -> list[asyncpg.Record]:
+async def entries_by_id(
+    conn: asyncpg.Connection, org_code: str, entry_ids: Sequence[str]
+) -> list[asyncpg.Record]:
     return await conn.fetch(
         "SELECT * FROM loyalty_entries WHERE org_code = $1 AND entry_id = ANY($2::text[]) ORDER BY seq",
         org_code,

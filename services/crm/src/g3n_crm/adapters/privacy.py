@@ -25,9 +25,12 @@ def _scrub(value: Any, customer_id: str) -> Any:
                     out[name] = [] if name == "tags" else None
             if isinstance(out.get("consents"), dict):
                 out["consents"] = {
-                    ch: {pu: {**st, "proof": None} if isinstance(st, dict) and "proof" in st else st
-                         for pu, st in per.items()}
-                    if isinstance(per, dict) else per
+                    ch: {
+                        pu: {**st, "proof": None} if isinstance(st, dict) and "proof" in st else st
+                        for pu, st in per.items()
+                    }
+                    if isinstance(per, dict)
+                    else per
                     for ch, per in out["consents"].items()
                 }
             if "proof" in out:
@@ -48,7 +51,8 @@ async def scrub_stored_responses(conn: asyncpg.Connection, org_code: str, custom
     for r in rows:
         body = orjson.dumps(_scrub(orjson.loads(bytes(r["response_body"])), customer_id))
         await conn.execute(
-            "UPDATE idempotency_keys SET response_body = $4 WHERE org_code = $1 AND operation = $2 AND idem_key = $3",
+            """UPDATE idempotency_keys SET response_body = $4
+               WHERE org_code = $1 AND operation = $2 AND idem_key = $3""",
             org_code,
             r["operation"],
             r["idem_key"],

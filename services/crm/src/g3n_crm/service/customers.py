@@ -45,7 +45,9 @@ def balance_out(b: Balance) -> BalanceOut:
     return BalanceOut(available=b.available, pending=b.pending, debt=b.debt)
 
 
-def customer_out(row: asyncpg.Record, balance: Balance, giftcards: list[GiftCardSummary] | None = None) -> CustomerOut:
+def customer_out(
+    row: asyncpg.Record, balance: Balance, giftcards: list[GiftCardSummary] | None = None
+) -> CustomerOut:
     return CustomerOut(
         customer_id=row["customer_id"],
         status=row["status"],
@@ -97,7 +99,11 @@ async def _check_unique(ctx: Ctx, email: str | None, external_ref: str | None, e
     if clash:
         raise Conflict(
             f"another customer of this org already has this {' and '.join(clash)}",
-            {"fields": [{"path": f, "message": "already taken (compared case-insensitively)"} for f in clash]},
+            {
+                "fields": [
+                    {"path": f, "message": "already taken (compared case-insensitively)"} for f in clash
+                ]
+            },
         )
 
 
@@ -116,11 +122,18 @@ async def get(ctx: Ctx, cmd: CustomerGet) -> CustomerOut:
     if len(given) != 1:
         raise ValidationFailed(
             "give exactly one of customer_id, email, external_ref",
-            [{"path": k, "message": "exactly one of customer_id, email, external_ref"} for k in given or ["customer_id"]],
+            [
+                {"path": k, "message": "exactly one of customer_id, email, external_ref"}
+                for k in given or ["customer_id"]
+            ],
         )
-    row = await repo.get(ctx.conn, ctx.org_code, customer_id=cmd.customer_id, email=cmd.email, external_ref=cmd.external_ref)
+    row = await repo.get(
+        ctx.conn, ctx.org_code, customer_id=cmd.customer_id, email=cmd.email, external_ref=cmd.external_ref
+    )
     if row is None:
-        raise _not_found(str(getattr(cmd, given[0])) if given[0] == "customer_id" else f"with this {given[0]}")
+        raise _not_found(
+            str(getattr(cmd, given[0])) if given[0] == "customer_id" else f"with this {given[0]}"
+        )
     cards = await gift_repo.of_customers(ctx.conn, ctx.org_code, row["customer_id"])
     summaries = [
         GiftCardSummary(
@@ -158,21 +171,27 @@ async def list_(ctx: Ctx, cmd: CustomerList) -> CustomerPage:
         keyset_args=args,
         limit=cmd.limit,
     )
-    items, token = page_of(rows, req=cmd, cursor_of=lambda r: Cursor(r["created_at"], r["customer_id"]), scope=scope)
+    items, token = page_of(
+        rows, req=cmd, cursor_of=lambda r: Cursor(r["created_at"], r["customer_id"]), scope=scope
+    )
     bal = await loyalty_repo.balances(ctx.conn, [(ctx.org_code, r["customer_id"]) for r in items], ctx.now)
     return CustomerPage(
-        items=[customer_out(r, bal.get((ctx.org_code, r["customer_id"]), ZERO)) for r in items], next_token=token
+        items=[customer_out(r, bal.get((ctx.org_code, r["customer_id"]), ZERO)) for r in items],
+        next_token=token,
     )
 
 
 async def update(ctx: Ctx, cmd: CustomerUpdate) -> CustomerOut:
     row = await _locked(ctx, cmd.customer_id)
     require_writable(cmd.customer_id, row["status"])
-    check_revision(expected=cmd.expected_revision, current=row["revision"], what=f"customer {cmd.customer_id}")
+    check_revision(
+        expected=cmd.expected_revision, current=row["revision"], what=f"customer {cmd.customer_id}"
+    )
     fields = {k: getattr(cmd, k) for k in cmd.model_fields_set if k in repo.EDITABLE}
     if not fields:
         raise ValidationFailed(
-            "nothing to update", [{"path": "body", "message": f"give at least one of {', '.join(repo.EDITABLE)}"}]
+            "nothing to update",
+            [{"path": "body", "message": f"give at least one of {', '.join(repo.EDITABLE)}"}],
         )
     merged = {k: fields.get(k, row[k]) for k in ("email", "phone", "external_ref")}
     require_identifier(merged["email"], merged["phone"], merged["external_ref"])
@@ -186,7 +205,9 @@ async def update(ctx: Ctx, cmd: CustomerUpdate) -> CustomerOut:
 async def set_status(ctx: Ctx, cmd: CustomerStatusSet) -> CustomerOut:
     row = await _locked(ctx, cmd.customer_id)
     require_writable(cmd.customer_id, row["status"])
-    check_revision(expected=cmd.expected_revision, current=row["revision"], what=f"customer {cmd.customer_id}")
+    check_revision(
+        expected=cmd.expected_revision, current=row["revision"], what=f"customer {cmd.customer_id}"
+    )
     previous = row["status"]
     row = await repo.set_status(ctx.conn, ctx.org_code, cmd.customer_id, cmd.status, cmd.reason, ctx.now)
     await publish_changes(
@@ -229,7 +250,9 @@ def consent_out(r: asyncpg.Record) -> ConsentEntryOut:
 async def set_consent(ctx: Ctx, cmd: ConsentSet) -> CustomerOut:
     row = await _locked(ctx, cmd.customer_id)
     require_writable(cmd.customer_id, row["status"])
-    check_revision(expected=cmd.expected_revision, current=row["revision"], what=f"customer {cmd.customer_id}")
+    check_revision(
+        expected=cmd.expected_revision, current=row["revision"], what=f"customer {cmd.customer_id}"
+    )
     captured_at = consent_rules.check_captured_at(cmd.captured_at, ctx.now)
     state = consent_rules.ConsentState(
         status=cmd.status,
@@ -283,5 +306,7 @@ async def list_consents(ctx: Ctx, cmd: ConsentList) -> ConsentPage:
     cursor = start_cursor(cmd, scope=scope)
     cond, args = keyset_condition(cursor, first_param=3, created_col="recorded_at", id_col="consent_id")
     rows = await repo.list_consents(ctx.conn, ctx.org_code, cmd.customer_id, cond, args, cmd.limit)
-    items, token = page_of(rows, req=cmd, cursor_of=lambda r: Cursor(r["recorded_at"], r["consent_id"]), scope=scope)
+    items, token = page_of(
+        rows, req=cmd, cursor_of=lambda r: Cursor(r["recorded_at"], r["consent_id"]), scope=scope
+    )
     return ConsentPage(items=[consent_out(r) for r in items], next_token=token)

@@ -20,7 +20,7 @@ from g3n_crm.adapters import customers as customer_repo
 from g3n_crm.adapters import loyalty as repo
 from g3n_crm.adapters.events import Change, change_message, publish, stored_value_message
 from g3n_crm.domain.customer import require_active, require_writable
-from g3n_crm.domain.loyalty import Balance, Entry, LoyaltyAccount, Lot, Redemption
+from g3n_crm.domain.loyalty import Balance, Entry, Lot, LoyaltyAccount, Redemption
 from g3n_crm.domain.policy import LoyaltyPolicy, points_for_amount
 from g3n_crm.service.context import Ctx
 from g3n_crm.service.customers import balance_out
@@ -88,7 +88,16 @@ async def set_policy(ctx: Ctx, cmd: PolicySet) -> PolicyOut:
     await repo.put_policy(ctx.conn, ctx.org_code, policy, revision, ctx.now)
     out = _policy_out(repo.StoredPolicy(policy, revision, False, ctx.now))
     data = out.model_dump(mode="json")
-    await publish(ctx.conn, [change_message(ctx.org_code, Change("loyalty_policy", ctx.org_code, "updated", data, revision), ctx.correlation_id)])
+    await publish(
+        ctx.conn,
+        [
+            change_message(
+                ctx.org_code,
+                Change("loyalty_policy", ctx.org_code, "updated", data, revision),
+                ctx.correlation_id,
+            )
+        ],
+    )
     return out
 
 
@@ -197,12 +206,23 @@ async def _lock(ctx: Ctx, customer_id: str) -> tuple[str, LoyaltyAccount]:
 
 
 async def _save(
-    ctx: Ctx, account: LoyaltyAccount, redemptions: Sequence[Redemption] = (), extra: Sequence[OutgoingMessage] = ()
+    ctx: Ctx,
+    account: LoyaltyAccount,
+    redemptions: Sequence[Redemption] = (),
+    extra: Sequence[OutgoingMessage] = (),
 ) -> Balance:
     balance = account.balance(ctx.now)
     account.check(ctx.now)
-    await repo.save(ctx.conn, [(ctx.org_code, account)], [(ctx.org_code, r) for r in redemptions], actor=ctx.actor, now=ctx.now)
-    await publish(ctx.conn, [*extra, change_message(ctx.org_code, account_change(account, balance), ctx.correlation_id)])
+    await repo.save(
+        ctx.conn,
+        [(ctx.org_code, account)],
+        [(ctx.org_code, r) for r in redemptions],
+        actor=ctx.actor,
+        now=ctx.now,
+    )
+    await publish(
+        ctx.conn, [*extra, change_message(ctx.org_code, account_change(account, balance), ctx.correlation_id)]
+    )
     return balance
 
 
@@ -213,8 +233,10 @@ async def earn(ctx: Ctx, cmd: Earn) -> EarnOut:
     if (cmd.points is None) == (cmd.amount is None):
         raise ValidationFailed(
             "give exactly one of points and amount",
-            [{"path": "points", "message": "exactly one of points, amount"},
-             {"path": "amount", "message": "exactly one of points, amount"}],
+            [
+                {"path": "points", "message": "exactly one of points, amount"},
+                {"path": "amount", "message": "exactly one of points, amount"},
+            ],
         )
     status, account = await _lock(ctx, cmd.customer_id)
     if cmd.source_ref is not None:
@@ -223,9 +245,17 @@ async def earn(ctx: Ctx, cmd: Earn) -> EarnOut:
             if first["customer_id"] != cmd.customer_id:
                 raise Conflict(
                     f"source_ref {cmd.source_ref} already earned points for another customer",
-                    {"fields": [{"path": "source_ref", "message": "already used by another customer's earn"}]},
+                    {
+                        "fields": [
+                            {"path": "source_ref", "message": "already used by another customer's earn"}
+                        ]
+                    },
                 )
-            lot = (await repo.load_lots(ctx.conn, ctx.org_code, [first["lot_id"]]))[0] if first["lot_id"] else None
+            lot = (
+                (await repo.load_lots(ctx.conn, ctx.org_code, [first["lot_id"]]))[0]
+                if first["lot_id"]
+                else None
+            )
             return EarnOut(
                 entry_id=first["entry_id"],
                 points=first["points"],
@@ -234,19 +264,26 @@ async def earn(ctx: Ctx, cmd: Earn) -> EarnOut:
             )
     require_active(cmd.customer_id, status, "earn points")
     policy = await policy_of(ctx.conn, ctx.org_code)
-    points = cmd.points if cmd.points is not None else points_for_amount(
-        cmd.amount.amount_minor, cmd.amount.currency, policy  # type: ignore[union-attr]
-    )
+    if cmd.points is not None:
+        points = cmd.points
+    else:
+        assert cmd.amount is not None
+        points = points_for_amount(cmd.amount.amount_minor, cmd.amount.currency, policy)
     entry, lot = account.earn(points, ctx.now, policy, reason=cmd.reason, source_ref=cmd.source_ref)
     balance = await _save(ctx, account)
-    return EarnOut(entry_id=entry.entry_id, points=entry.points, lot=lot_out(lot) if lot else None, balance=balance_out(balance))
+    return EarnOut(
+        entry_id=entry.entry_id,
+        points=entry.points,
+        lot=lot_out(lot) if lot else None,
+        balance=balance_out(balance),
+    )
 
 
 async def redeem(ctx: Ctx, cmd: Redeem) -> RedeemOut:
     status, account = await _lock(ctx, cmd.customer_id)
     require_active(cmd.customer_id, status, "redeem points")
     policy = await policy_of(ctx.conn, ctx.org_code)
-    entry, redemption = account.redeem(cmd.points, ctx.now, policy, reason=cmd.reason, source_ref=cmd.source_ref)
+    _, redemption = account.redeem(cmd.points, ctx.now, policy, reason=cmd.reason, source_ref=cmd.source_ref)
     balance = account.balance(ctx.now)
     event = loyalty_event(
         ctx.org_code,
@@ -270,13 +307,17 @@ async def redeem(ctx: Ctx, cmd: Redeem) -> RedeemOut:
 
 
 async def restore(ctx: Ctx, cmd: Restore) -> LedgerWriteOut:
-    head = (await repo.get_redemptions(ctx.conn, [(ctx.org_code, cmd.redemption_id)])).get((ctx.org_code, cmd.redemption_id))
+    head = (await repo.get_redemptions(ctx.conn, [(ctx.org_code, cmd.redemption_id)])).get(
+        (ctx.org_code, cmd.redemption_id)
+    )
     if head is None:
         raise NotFound(f"redemption {cmd.redemption_id} not found")
     status, account = await _lock(ctx, head.customer_id)
     require_writable(head.customer_id, status)
     # Re-read under the account lock: every change to a redemption happens under it.
-    redemption = (await repo.get_redemptions(ctx.conn, [(ctx.org_code, cmd.redemption_id)]))[(ctx.org_code, cmd.redemption_id)]
+    redemption = (await repo.get_redemptions(ctx.conn, [(ctx.org_code, cmd.redemption_id)]))[
+        (ctx.org_code, cmd.redemption_id)
+    ]
     await _load_missing_lots(ctx, account, [a.lot_id for a in redemption.allocations])
     policy = await policy_of(ctx.conn, ctx.org_code)
     entries = account.restore(redemption, cmd.points, ctx.now, policy, reason=cmd.reason)
@@ -317,20 +358,30 @@ async def reverse(ctx: Ctx, cmd: Reverse) -> LedgerWriteOut:
     if (cmd.earn_entry_id is None) == (cmd.source_ref is None):
         raise ValidationFailed(
             "give exactly one of earn_entry_id and source_ref",
-            [{"path": "earn_entry_id", "message": "exactly one of earn_entry_id, source_ref"},
-             {"path": "source_ref", "message": "exactly one of earn_entry_id, source_ref"}],
+            [
+                {"path": "earn_entry_id", "message": "exactly one of earn_entry_id, source_ref"},
+                {"path": "source_ref", "message": "exactly one of earn_entry_id, source_ref"},
+            ],
         )
-    earn_row = await repo.find_earn(ctx.conn, ctx.org_code, entry_id=cmd.earn_entry_id, source_ref=cmd.source_ref)
+    earn_row = await repo.find_earn(
+        ctx.conn, ctx.org_code, entry_id=cmd.earn_entry_id, source_ref=cmd.source_ref
+    )
     if earn_row is None:
         what = cmd.earn_entry_id or f"for source_ref {cmd.source_ref}"
         raise NotFound(f"earn entry {what} not found")
     status, account = await _lock(ctx, earn_row["customer_id"])
     require_writable(earn_row["customer_id"], status)
     if earn_row["lot_id"] is None:
-        raise InvalidState(f"earn {earn_row['entry_id']} credited no points", state="empty", required="earned points")
+        raise InvalidState(
+            f"earn {earn_row['entry_id']} credited no points", state="empty", required="earned points"
+        )
     await _load_missing_lots(ctx, account, [earn_row["lot_id"]])
     entry = account.reverse(
-        account.lots[earn_row["lot_id"]], cmd.points, ctx.now, reason=cmd.reason, source_ref=earn_row["source_ref"]
+        account.lots[earn_row["lot_id"]],
+        cmd.points,
+        ctx.now,
+        reason=cmd.reason,
+        source_ref=earn_row["source_ref"],
     )
     balance = await _save(ctx, account)
     return _write_out(account, entry, balance)
@@ -354,7 +405,9 @@ async def list_ledger(ctx: Ctx, cmd: LedgerList) -> tuple[LedgerPage, Balance]:
     cursor = start_cursor(cmd, scope=scope)
     before = int(cursor.id) if cursor is not None else None
     rows = await repo.list_entries(ctx.conn, ctx.org_code, cmd.customer_id, before, cmd.limit + 1)
-    items, token = page_of(rows, req=cmd, cursor_of=lambda r: Cursor(r["created_at"], int(r["seq"])), scope=scope)
+    items, token = page_of(
+        rows, req=cmd, cursor_of=lambda r: Cursor(r["created_at"], int(r["seq"])), scope=scope
+    )
     bal = await repo.balances(ctx.conn, [(ctx.org_code, cmd.customer_id)], ctx.now)
     return LedgerPage(items=[entry_row_out(r) for r in items], next_token=token), bal.get(
         (ctx.org_code, cmd.customer_id), Balance(0, 0, 0)

@@ -385,6 +385,31 @@ async def record_applied(conn: asyncpg.Connection, rows: Sequence[tuple[str, str
     )
 
 
+async def line_remainders(conn: asyncpg.Connection, org: str, attribution_id: str) -> list[tuple[str, int]]:
+    """``(line_id, amount - clawed back)`` of an attribution's lines, in order."""
+    rows = await conn.fetch(
+        """SELECT line_id, amount_minor - clawed_back_minor AS remaining FROM ifm_attribution_lines
+           WHERE org_code = $1 AND attribution_id = $2 ORDER BY position""",
+        org,
+        attribution_id,
+    )
+    return [(r["line_id"], int(r["remaining"])) for r in rows]
+
+
+async def add_line_clawbacks(
+    conn: asyncpg.Connection, org: str, attribution_id: str, line_ids: Sequence[str], parts: Sequence[int]
+) -> None:
+    await conn.execute(
+        """UPDATE ifm_attribution_lines l SET clawed_back_minor = l.clawed_back_minor + u.part
+           FROM unnest($3::text[], $4::bigint[]) AS u(line_id, part)
+           WHERE l.org_code = $1 AND l.attribution_id = $2 AND l.line_id = u.line_id AND u.part > 0""",
+        org,
+        attribution_id,
+        list(line_ids),
+        list(parts),
+    )
+
+
 # --- reads ----------------------------------------------------------------------------------
 
 _COLUMNS = """a.attribution_id, a.campaign_id, a.profile_id, a.order_id, a.code, a.source, a.sale_id, a.occurred_at,

@@ -128,22 +128,9 @@ def clawback_state(
 
 async def spread_to_lines(conn: asyncpg.Connection, org: str, attribution_id: str, amount: int) -> None:
     """Record a manual clawback on the earning's lines (largest remainder over what remains)."""
-    rows = await conn.fetch(
-        """SELECT line_id, amount_minor - clawed_back_minor AS remaining FROM ifm_attribution_lines
-           WHERE org_code = $1 AND attribution_id = $2 ORDER BY position""",
-        org,
-        attribution_id,
-    )
-    parts = spread_clawback(amount, [r["remaining"] for r in rows])
-    await conn.execute(
-        """UPDATE ifm_attribution_lines l SET clawed_back_minor = l.clawed_back_minor + u.part
-           FROM unnest($3::text[], $4::bigint[]) AS u(line_id, part)
-           WHERE l.org_code = $1 AND l.attribution_id = $2 AND l.line_id = u.line_id AND u.part > 0""",
-        org,
-        attribution_id,
-        [r["line_id"] for r in rows],
-        parts,
-    )
+    remaining = await attributions_repo.line_remainders(conn, org, attribution_id)
+    parts = spread_clawback(amount, [r for _, r in remaining])
+    await attributions_repo.add_line_clawbacks(conn, org, attribution_id, [lid for lid, _ in remaining], parts)
 
 
 async def hold_earnings(conn: asyncpg.Connection, actor: Actor, cmd: EarningsHold) -> Earnings:
@@ -268,5 +255,3 @@ async def purge_parked_returns(db: Database, *, retention_days: int) -> int:
         )
     return int(status.split()[-1])
 
-
-__all__ = ["attributions_repo", "auto_release", "expire_holds", "purge_parked_returns"]
