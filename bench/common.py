@@ -49,26 +49,53 @@ def machine() -> str:
     return f"{os.cpu_count()} cores ({cpu}), Python {platform.python_version()}"
 
 
-def sale_messages(n: int, *, org: str = "acme", promo: str | None = "ANNA10",
-                  customers: int = 0) -> list[tuple[bytes, bytes]]:
+def sale_messages(
+    n: int, *, org: str = "acme", promo: str | None = "ANNA10", customers: int = 0
+) -> list[tuple[bytes, bytes]]:
     """`n` valid `scm.sale.recorded` events (validated by the contracts on the way)."""
     from g3n_contracts import SaleRecorded, encode_event, event_types, kafka_key, new_event
 
     out: list[tuple[bytes, bytes]] = []
     for i in range(n):
         qty = 1 + i % 3
-        payload = SaleRecorded.model_validate({
-            "sale_id": f"s-{i}", "order_id": f"o-{i}", "channel": "web", "store_id": None,
-            "occurred_at": "2026-11-20T14:03:11Z", "currency": "USD",
-            "customer": ({"customer_id": None, "email": f"c{i % customers}@example.com", "external_ref": None}
-                         if customers else None),
-            "promo_codes": [promo] if promo else [], "referral_code": None,
-            "lines": [{"line_id": "1", "sku": "TSHIRT-M", "qty": qty, "unit_price_minor": 2500,
-                       "discount_minor": 0, "net_amount_minor": qty * 2500, "category": "apparel"},
-                      {"line_id": "2", "sku": "CAP", "qty": 1, "unit_price_minor": 1500,
-                       "discount_minor": 100, "net_amount_minor": 1400, "category": "apparel"}],
-            "tenders": [{"type": "card", "amount_minor": qty * 2500 + 1400}],
-        })
+        payload = SaleRecorded.model_validate(
+            {
+                "sale_id": f"s-{i}",
+                "order_id": f"o-{i}",
+                "channel": "web",
+                "store_id": None,
+                "occurred_at": "2026-11-20T14:03:11Z",
+                "currency": "USD",
+                "customer": (
+                    {"customer_id": None, "email": f"c{i % customers}@example.com", "external_ref": None}
+                    if customers
+                    else None
+                ),
+                "promo_codes": [promo] if promo else [],
+                "referral_code": None,
+                "lines": [
+                    {
+                        "line_id": "1",
+                        "sku": "TSHIRT-M",
+                        "qty": qty,
+                        "unit_price_minor": 2500,
+                        "discount_minor": 0,
+                        "net_amount_minor": qty * 2500,
+                        "category": "apparel",
+                    },
+                    {
+                        "line_id": "2",
+                        "sku": "CAP",
+                        "qty": 1,
+                        "unit_price_minor": 1500,
+                        "discount_minor": 100,
+                        "net_amount_minor": 1400,
+                        "category": "apparel",
+                    },
+                ],
+                "tenders": [{"type": "card", "amount_minor": qty * 2500 + 1400}],
+            }
+        )
         env = new_event(event_types.SALE_RECORDED, payload, org_code=org, source="scm")
         out.append((kafka_key(env), encode_event(env)))
     return out
@@ -76,8 +103,13 @@ def sale_messages(n: int, *, org: str = "acme", promo: str | None = "ANNA10",
 
 async def produce(bootstrap: str, topic: str, messages: list[tuple[bytes, bytes]]) -> float:
     """Produce all messages (idempotent, acks=all); returns messages per second."""
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=True, acks="all",
-                                linger_ms=5, max_batch_size=512 * 1024)
+    producer = AIOKafkaProducer(
+        bootstrap_servers=bootstrap,
+        enable_idempotence=True,
+        acks="all",
+        linger_ms=5,
+        max_batch_size=512 * 1024,
+    )
     await producer.start()
     try:
         t0 = time.perf_counter()
@@ -91,16 +123,23 @@ async def produce(bootstrap: str, topic: str, messages: list[tuple[bytes, bytes]
 def write_section(name: str, body: str) -> None:
     """Replace (or append) the section between markers `<!-- bench:name -->` in docs/benchmarks.md."""
     start, end = f"<!-- bench:{name} -->", f"<!-- /bench:{name} -->"
-    text = RESULTS.read_text() if RESULTS.exists() else "# Benchmarks\n\nMeasured on this project's own machines; each section says how to reproduce it.\n"
+    text = (
+        RESULTS.read_text()
+        if RESULTS.exists()
+        else "# Benchmarks\n\nMeasured on this project's own machines; each section says how to reproduce it.\n"
+    )
     block = f"{start}\n{body.rstrip()}\n{end}"
     pattern = re.compile(re.escape(start) + ".*?" + re.escape(end), re.S)
-    text = pattern.sub(lambda _m: block, text) if pattern.search(text) else text.rstrip() + "\n\n" + block + "\n"
+    text = (
+        pattern.sub(lambda _m: block, text) if pattern.search(text) else text.rstrip() + "\n\n" + block + "\n"
+    )
     RESULTS.write_text(text)
 
 
 def git_rev() -> str:
     try:
-        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
-                              text=True, check=True).stdout.strip()
+        return subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True
+        ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return "unknown"

@@ -31,8 +31,12 @@ from g3n_contracts import parse_event
 def _raw_row(value: bytes) -> tuple[Any, ...]:
     d = orjson.loads(value)
     p = d["payload"]
-    return (uuid.UUID(d["event_id"]), d["org_code"], p["order_id"],
-            sum(line["net_amount_minor"] for line in p["lines"]))
+    return (
+        uuid.UUID(d["event_id"]),
+        d["org_code"],
+        p["order_id"],
+        sum(line["net_amount_minor"] for line in p["lines"]),
+    )
 
 
 def _validated_row(value: bytes) -> tuple[Any, ...]:
@@ -41,11 +45,18 @@ def _validated_row(value: bytes) -> tuple[Any, ...]:
     return (env.event_id, env.org_code, p.order_id, sum(line.net_amount_minor for line in p.lines))
 
 
-async def _consume(bootstrap: str, topic: str, n: int, dsn: str | None,
-                   row: Callable[[bytes], tuple[Any, ...]] | None) -> float:
-    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, group_id=f"floor-{uuid.uuid4().hex[:6]}",
-                                enable_auto_commit=False, auto_offset_reset="earliest", max_poll_records=5000,
-                                max_partition_fetch_bytes=8 * 1024 * 1024)
+async def _consume(
+    bootstrap: str, topic: str, n: int, dsn: str | None, row: Callable[[bytes], tuple[Any, ...]] | None
+) -> float:
+    consumer = AIOKafkaConsumer(
+        topic,
+        bootstrap_servers=bootstrap,
+        group_id=f"floor-{uuid.uuid4().hex[:6]}",
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        max_poll_records=5000,
+        max_partition_fetch_bytes=8 * 1024 * 1024,
+    )
     pool = await asyncpg.create_pool(dsn, min_size=4, max_size=4) if dsn else None
     await consumer.start()
     seen = 0
@@ -62,8 +73,11 @@ async def _consume(bootstrap: str, topic: str, n: int, dsn: str | None,
                 if pool is not None and row is not None:
                     rows = [row(r.value) for r in recs]
                     async with pool.acquire() as conn, conn.transaction():
-                        await conn.copy_records_to_table("floor_rows", records=rows,
-                                                         columns=["event_id", "org_code", "order_id", "net_minor"])
+                        await conn.copy_records_to_table(
+                            "floor_rows",
+                            records=rows,
+                            columns=["event_id", "org_code", "order_id", "net_minor"],
+                        )
                 await consumer.commit({tp: recs[-1].offset + 1})
 
             await asyncio.gather(*(one(tp, recs) for tp, recs in batch.items()))
@@ -81,8 +95,10 @@ async def run(n: int) -> None:
         await stack.acreate_topics([topic], partitions=4)
         dsn = await stack.aensure_database("bench_floor")
         conn = await asyncpg.connect(dsn)
-        await conn.execute("CREATE TABLE IF NOT EXISTS floor_rows (event_id uuid, org_code text, order_id text,"
-                           " net_minor bigint)")
+        await conn.execute(
+            "CREATE TABLE IF NOT EXISTS floor_rows (event_id uuid, org_code text, order_id text,"
+            " net_minor bigint)"
+        )
         await conn.close()
         print(f"generating {n} events …", flush=True)
         messages = sale_messages(n)
@@ -94,7 +110,9 @@ async def run(n: int) -> None:
         print(f"consume + decode + COPY + commit {floor:,.0f}/s", flush=True)
         validated = await _consume(stack.kafka_bootstrap, topic, n, dsn, _validated_row)
         print(f"consume + contract validation + COPY + commit {validated:,.0f}/s", flush=True)
-    write_section("floor", f"""## Foundation: the raw ingest floor
+    write_section(
+        "floor",
+        f"""## Foundation: the raw ingest floor
 
 `uv run python bench/floor.py {n}` — {datetime.now(UTC):%Y-%m-%d %H:%M}Z, commit {git_rev()}, {machine()}.
 Local Kafka (KRaft, one node) and PostgreSQL 15 with default durability, both on this machine.
@@ -109,7 +127,8 @@ Local Kafka (KRaft, one node) and PostgreSQL 15 with default durability, both on
 
 The floor is what later ingest benchmarks compare with (goal: a service applying its business
 rules at ≥ 50% of it).
-""")
+""",
+    )
 
 
 if __name__ == "__main__":

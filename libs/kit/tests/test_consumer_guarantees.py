@@ -101,18 +101,33 @@ async def test_poison_messages_go_to_the_dlq_with_reason_and_the_partition_keeps
     await stack.acreate_topics([topic], partitions=1)  # one partition: poison sits between good events
     dsn = await stack.aensure_database(f"kit_poison_{uuid.uuid4().hex[:8]}")
     good = [sale_bytes(f"g-{i}") for i in range(30)]
-    bad_schema = orjson.dumps({"event_id": str(uuid.uuid4()), "event_type": event_types.SALE_RECORDED,
-                               "event_version": 1, "occurred_at": "2026-11-20T14:03:11Z",
-                               "org_code": "acme", "source": "scm",
-                               "payload": {"sale_id": "x", "order_id": "o-x"}})
+    bad_schema = orjson.dumps(
+        {
+            "event_id": str(uuid.uuid4()),
+            "event_type": event_types.SALE_RECORDED,
+            "event_version": 1,
+            "occurred_at": "2026-11-20T14:03:11Z",
+            "org_code": "acme",
+            "source": "scm",
+            "payload": {"sale_id": "x", "order_id": "o-x"},
+        }
+    )
     key, valid = envelope_bytes(event_types.SALE_RECORDED, sale_payload("v-99"))
     future_version = orjson.dumps({**orjson.loads(valid), "event_version": 99})
-    unknown_type = orjson.dumps({**orjson.loads(valid), "event_type": "scm.sale.teleported",
-                                 "event_id": str(uuid.uuid4())})
+    unknown_type = orjson.dumps(
+        {**orjson.loads(valid), "event_type": "scm.sale.teleported", "event_id": str(uuid.uuid4())}
+    )
     _, rejected = sale_bytes("reject-1")
-    poison = [(b"k", b"{not json"), (b"k", bad_schema), (key, future_version), (key, unknown_type),
-              (b"k", rejected)]
-    await _produce(stack.kafka_bootstrap, topic, good[:10] + poison[:3] + good[10:20] + poison[3:] + good[20:])
+    poison = [
+        (b"k", b"{not json"),
+        (b"k", bad_schema),
+        (key, future_version),
+        (key, unknown_type),
+        (b"k", rejected),
+    ]
+    await _produce(
+        stack.kafka_bootstrap, topic, good[:10] + poison[:3] + good[10:20] + poison[3:] + good[20:]
+    )
 
     # The same entrypoint code as the process, run in-process with the relay beside it.
     db = await Database.connect(dsn, min_size=1, max_size=4)
@@ -133,8 +148,15 @@ async def test_poison_messages_go_to_the_dlq_with_reason_and_the_partition_keeps
 
     assert await _count(dsn, "SELECT count(*) FROM applied") == 30
     reasons = Counter(dict(r.headers)["dlq-reason"].decode() for r in letters)
-    assert reasons == Counter({"not-json": 1, "invalid-payload": 1, "unsupported-version": 1,
-                               "unknown-event-type": 1, "rejected": 1})
+    assert reasons == Counter(
+        {
+            "not-json": 1,
+            "invalid-payload": 1,
+            "unsupported-version": 1,
+            "unknown-event-type": 1,
+            "rejected": 1,
+        }
+    )
     for r in letters:
         h = dict(r.headers)
         assert h["dlq-original-topic"].decode() == topic
@@ -143,7 +165,9 @@ async def test_poison_messages_go_to_the_dlq_with_reason_and_the_partition_keeps
     assert await _count(dsn, "SELECT count(*) FROM inbox WHERE outcome = 'dead_lettered'") == 1
 
 
-async def test_database_outage_is_retried_with_backoff_and_nothing_is_lost(stack: Any, tmp_path: Path) -> None:
+async def test_database_outage_is_retried_with_backoff_and_nothing_is_lost(
+    stack: Any, tmp_path: Path
+) -> None:
     topic = f"kit.outage.{uuid.uuid4().hex[:8]}"
     await stack.acreate_topics([topic], partitions=4)
     dsn = await stack.aensure_database(f"kit_outage_{uuid.uuid4().hex[:8]}")

@@ -31,7 +31,9 @@ async def test_four_concurrent_migrators_leave_one_correct_schema(stack: Any) ->
     conn = await asyncpg.connect(dsn)
     try:
         rows = await conn.fetch("SELECT namespace, version FROM schema_migrations ORDER BY version")
-        assert [(r["namespace"], r["version"]) for r in rows] == [("kit", m.version) for m in KIT_MIGRATIONS.load()]
+        assert [(r["namespace"], r["version"]) for r in rows] == [
+            ("kit", m.version) for m in KIT_MIGRATIONS.load()
+        ]
         assert await conn.fetchval("SELECT to_regclass('public.inbox') IS NOT NULL")
         assert await conn.fetchval("SELECT to_regclass('public.outbox') IS NOT NULL")
     finally:

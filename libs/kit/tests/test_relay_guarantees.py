@@ -28,8 +28,10 @@ async def test_relay_sigkilled_mid_batch_delivers_every_row_and_only_redelivers_
     try:
         await conn.copy_records_to_table(
             "outbox",
-            records=[(topic, f"k{i % 64}".encode(), f'{{"event_id":"{eid}","n":{i}}}'.encode(), "[]", eid)
-                     for i, eid in enumerate(ids)],
+            records=[
+                (topic, f"k{i % 64}".encode(), f'{{"event_id":"{eid}","n":{i}}}'.encode(), "[]", eid)
+                for i, eid in enumerate(ids)
+            ],
             columns=["topic", "msg_key", "msg_value", "headers", "event_id"],
         )
     finally:

@@ -325,9 +325,17 @@ class ConsumerLoop:
                         )
                         letters.append(
                             dead_letter(
-                                topic=ev.topic, group=self.group, partition=ev.partition, offset=ev.offset,
-                                key=ev.key, value=ev.raw, headers=ev.headers, reason=reason, error=detail,
-                                event_id=str(ev.envelope.event_id), event_type=ev.envelope.event_type,
+                                topic=ev.topic,
+                                group=self.group,
+                                partition=ev.partition,
+                                offset=ev.offset,
+                                key=ev.key,
+                                value=ev.raw,
+                                headers=ev.headers,
+                                reason=reason,
+                                error=detail,
+                                event_id=str(ev.envelope.event_id),
+                                event_type=ev.envelope.event_type,
                             )
                         )
         await enqueue_messages(conn, letters)
@@ -345,15 +353,26 @@ class ConsumerLoop:
         return "handler-error", f"{type(exc).__name__}: {exc}"
 
     def _letter(
-        self, rec: ConsumerRecord[bytes, bytes], headers: Sequence[tuple[str, bytes]], reason: str, detail: str
+        self,
+        rec: ConsumerRecord[bytes, bytes],
+        headers: Sequence[tuple[str, bytes]],
+        reason: str,
+        detail: str,
     ) -> OutgoingMessage:
         log.warning(
             "record dead-lettered",
             extra={"topic": rec.topic, "partition": rec.partition, "offset": rec.offset, "reason": reason},
         )
         return dead_letter(
-            topic=rec.topic, group=self.group, partition=rec.partition, offset=rec.offset, key=rec.key,
-            value=rec.value, headers=headers, reason=reason, error=detail,
+            topic=rec.topic,
+            group=self.group,
+            partition=rec.partition,
+            offset=rec.offset,
+            key=rec.key,
+            value=rec.value,
+            headers=headers,
+            reason=reason,
+            error=detail,
         )
 
     async def _claim(

@@ -57,7 +57,9 @@ class Database:
             yield cast(asyncpg.Connection, conn)
 
     @asynccontextmanager
-    async def transaction(self, *, isolation: Isolation = "read_committed") -> AsyncIterator[asyncpg.Connection]:
+    async def transaction(
+        self, *, isolation: Isolation = "read_committed"
+    ) -> AsyncIterator[asyncpg.Connection]:
         async with self.pool.acquire() as conn, conn.transaction(isolation=isolation):
             yield cast(asyncpg.Connection, conn)
 

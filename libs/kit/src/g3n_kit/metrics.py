@@ -7,9 +7,7 @@ from prometheus_client import Counter, Gauge, Histogram
 EVENTS_CONSUMED = Counter(
     "g3n_events_consumed_total", "Kafka records received by a consumer", ["group", "topic"]
 )
-EVENTS_APPLIED = Counter(
-    "g3n_events_applied_total", "Events whose effect was committed", ["group", "topic"]
-)
+EVENTS_APPLIED = Counter("g3n_events_applied_total", "Events whose effect was committed", ["group", "topic"])
 EVENTS_DUPLICATE = Counter(
     "g3n_events_duplicate_total", "Events skipped because the inbox had them", ["group", "topic"]
 )
@@ -17,7 +15,8 @@ EVENTS_DEAD_LETTERED = Counter(
     "g3n_events_dead_lettered_total", "Events sent to the dead-letter topic", ["group", "topic", "reason"]
 )
 EVENTS_UNMATCHED = Counter(
-    "g3n_events_unmatched_total", "Events applied with no business effect (e.g. no promo code match)",
+    "g3n_events_unmatched_total",
+    "Events applied with no business effect (e.g. no promo code match)",
     ["group", "event_type", "reason"],
 )
 CONSUMER_RETRIES = Counter(

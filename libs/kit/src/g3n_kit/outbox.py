@@ -48,10 +48,7 @@ async def enqueue_messages(conn: asyncpg.Connection, messages: Sequence[Outgoing
     await conn.executemany(
         "INSERT INTO outbox (topic, msg_key, msg_value, headers, event_id, event_type)"
         " VALUES ($1, $2, $3, $4, $5::uuid, $6)",
-        [
-            (m.topic, m.key, m.value, _headers_json(m.headers), m.event_id, m.event_type)
-            for m in messages
-        ],
+        [(m.topic, m.key, m.value, _headers_json(m.headers), m.event_id, m.event_type) for m in messages],
     )
 
 

@@ -79,7 +79,9 @@ class OutboxRelay:
             for row in rows:
                 headers = [(k, v.encode()) for k, v in row["headers"]]
                 futures.append(
-                    await producer.send(row["topic"], value=row["msg_value"], key=row["msg_key"], headers=headers)
+                    await producer.send(
+                        row["topic"], value=row["msg_value"], key=row["msg_key"], headers=headers
+                    )
                 )
             await asyncio.gather(*futures)  # every record acknowledged by the broker (acks=all)
             await conn.execute(

@@ -13,9 +13,11 @@ import contextlib
 import logging
 import signal
 import time
-from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+
+import uvicorn
 
 from g3n_kit.consumer import BatchHandler, ConsumerLoop
 from g3n_kit.db import Database
@@ -81,11 +83,21 @@ def _stop_on_signals() -> asyncio.Event:
     return stop
 
 
-def _serve_metrics(defn: ServiceDefinition) -> None:
-    if defn.settings.metrics_port:
-        from prometheus_client import start_http_server
+_METRICS_OFFSET = {"consumer": 1, "relay": 2, "scheduler": 3}
 
-        start_http_server(defn.settings.metrics_port, addr=defn.settings.http_host)
+
+def _serve_metrics(defn: ServiceDefinition, process: str) -> None:
+    base = defn.settings.metrics_port_base
+    if not base:
+        return
+    from prometheus_client import start_http_server
+
+    port = base + _METRICS_OFFSET[process]
+    try:
+        start_http_server(port, addr=defn.settings.http_host)
+        log.info("metrics served", extra={"port": port})
+    except OSError as exc:  # a busy port must not stop the process from doing its work
+        log.warning("metrics port unavailable", extra={"port": port, "error": str(exc)})
 
 
 class StatProvider:
@@ -125,8 +137,6 @@ class StatProvider:
 
 
 async def run_http(defn: ServiceDefinition) -> None:
-    import uvicorn
-
     from g3n_kit.http import create_app
 
     holder: dict[str, Database] = {}
@@ -147,17 +157,39 @@ async def run_http(defn: ServiceDefinition) -> None:
     )
     holder["db"] = await open_database(defn)
     config = uvicorn.Config(
-        app, host=defn.settings.http_host, port=defn.settings.http_port, log_config=None,
-        access_log=False, lifespan="off",
+        app,
+        host=defn.settings.http_host,
+        port=defn.settings.http_port,
+        log_config=None,
+        access_log=False,
+        lifespan="off",
     )
+    server = _Server(config)
+    stop = _stop_on_signals()
+    stopper = asyncio.create_task(_exit_on(stop, server))
     try:
-        await uvicorn.Server(config).serve()
+        await server.serve()
     finally:
+        stopper.cancel()
         await holder["db"].close()
 
 
+class _Server(uvicorn.Server):
+    """uvicorn re-raises SIGTERM after a graceful shutdown (exit status -15); the runtime owns
+    signals instead, so a stopped HTTP process exits 0 like the others."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+async def _exit_on(stop: asyncio.Event, server: uvicorn.Server) -> None:
+    await stop.wait()
+    server.should_exit = True
+
+
 async def run_consumer(defn: ServiceDefinition) -> None:
-    _serve_metrics(defn)
+    _serve_metrics(defn, "consumer")
     stop = _stop_on_signals()
     db = await open_database(defn, max_size=max(defn.settings.db_pool_max, 8))
     try:
@@ -178,7 +210,7 @@ async def run_consumer(defn: ServiceDefinition) -> None:
 
 
 async def run_relay(defn: ServiceDefinition) -> None:
-    _serve_metrics(defn)
+    _serve_metrics(defn, "relay")
     stop = _stop_on_signals()
     if defn.publishes:
         await ensure_topics(defn.settings.kafka_bootstrap, defn.publishes)
@@ -200,7 +232,7 @@ async def run_jobs_once(db: Database, jobs: Sequence[ScheduledJob]) -> dict[str,
 
 
 async def run_scheduler(defn: ServiceDefinition) -> None:
-    _serve_metrics(defn)
+    _serve_metrics(defn, "scheduler")
     stop = _stop_on_signals()
     db = await open_database(defn, max_size=3)
     last: dict[str, float] = {}

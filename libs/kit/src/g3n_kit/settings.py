@@ -32,4 +32,6 @@ class ServiceSettings(BaseSettings):
         validation_alias=AliasChoices("G3N_PAGING_SECRET", "paging_secret"),
     )
     log_level: str = "INFO"
-    metrics_port: int | None = None
+    # Non-HTTP processes serve Prometheus metrics on metrics_port_base + 1 (consumer), + 2 (relay),
+    # + 3 (scheduler); 0 turns that off. The HTTP process serves /metrics on its own port.
+    metrics_port_base: int = 0

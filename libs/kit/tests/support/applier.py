@@ -36,8 +36,10 @@ async def apply_sales(conn: asyncpg.Connection, events: Sequence[InboundEvent]) 
             raise PoisonEvent("rejected", f"sale {payload.sale_id} is refused by the test handler")
     await conn.copy_records_to_table(
         "applied",
-        records=[(ev.envelope.event_id, ev.envelope.payload.sale_id, ev.partition, ev.offset)  # type: ignore[attr-defined]
-                 for ev in events],
+        records=[
+            (ev.envelope.event_id, ev.envelope.payload.sale_id, ev.partition, ev.offset)  # type: ignore[attr-defined]
+            for ev in events
+        ],
         columns=["event_id", "sale_id", "kafka_partition", "kafka_offset"],
     )
     qty = sum(line.qty for ev in events for line in ev.envelope.payload.lines)  # type: ignore[attr-defined]
@@ -54,7 +56,9 @@ async def main(dsn: str, bootstrap: str, topic: str, group: str) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    consumer = ConsumerLoop(db=db, bootstrap=bootstrap, group=group, handlers={topic: apply_sales}, max_batch=500)
+    consumer = ConsumerLoop(
+        db=db, bootstrap=bootstrap, group=group, handlers={topic: apply_sales}, max_batch=500
+    )
     await consumer.run(stop)
     await db.close()
 

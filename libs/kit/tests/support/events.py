@@ -9,8 +9,15 @@ from g3n_contracts import EventEnvelope, encode_event, event_types, kafka_key, p
 
 
 def sale_payload(
-    sale_id: str, order_id: str | None = None, *, qty: int = 2, unit: int = 2500, discount: int = 500,
-    promo_codes: list[str] | None = None, customer_id: str | None = None, currency: str = "USD",
+    sale_id: str,
+    order_id: str | None = None,
+    *,
+    qty: int = 2,
+    unit: int = 2500,
+    discount: int = 500,
+    promo_codes: list[str] | None = None,
+    customer_id: str | None = None,
+    currency: str = "USD",
 ) -> dict[str, Any]:
     return {
         "sale_id": sale_id,
@@ -19,24 +26,39 @@ def sale_payload(
         "store_id": None,
         "occurred_at": "2026-11-20T14:03:11Z",
         "currency": currency,
-        "customer": {"customer_id": customer_id, "email": None, "external_ref": None} if customer_id else None,
+        "customer": {"customer_id": customer_id, "email": None, "external_ref": None}
+        if customer_id
+        else None,
         "promo_codes": promo_codes or [],
         "referral_code": None,
         "lines": [
-            {"line_id": "1", "sku": "TSHIRT-M", "qty": qty, "unit_price_minor": unit,
-             "discount_minor": discount, "net_amount_minor": qty * unit - discount, "category": "apparel"}
+            {
+                "line_id": "1",
+                "sku": "TSHIRT-M",
+                "qty": qty,
+                "unit_price_minor": unit,
+                "discount_minor": discount,
+                "net_amount_minor": qty * unit - discount,
+                "category": "apparel",
+            }
         ],
         "tenders": [{"type": "card", "amount_minor": qty * unit - discount}],
     }
 
 
-def envelope_bytes(event_type: str, payload: dict[str, Any], *, org: str = "acme",
-                   event_id: str | None = None) -> tuple[bytes, bytes]:
+def envelope_bytes(
+    event_type: str, payload: dict[str, Any], *, org: str = "acme", event_id: str | None = None
+) -> tuple[bytes, bytes]:
     """(key, value) for a valid event; validated by parsing it back through the contracts."""
     raw: dict[str, Any] = {
-        "event_id": event_id or _uuid(), "event_type": event_type, "event_version": 1,
-        "occurred_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), "org_code": org,
-        "source": "scm", "correlation_id": None, "payload": payload,
+        "event_id": event_id or _uuid(),
+        "event_type": event_type,
+        "event_version": 1,
+        "occurred_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "org_code": org,
+        "source": "scm",
+        "correlation_id": None,
+        "payload": payload,
     }
     import orjson
 

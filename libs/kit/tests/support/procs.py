@@ -39,11 +39,17 @@ def terminate(proc: subprocess.Popen[bytes]) -> None:
             kill9(proc)
 
 
-async def read_all(bootstrap: str, topic: str, *, expect: int | None = None,
-                   timeout: float = 30.0) -> list[ConsumerRecord[bytes, bytes]]:
+async def read_all(
+    bootstrap: str, topic: str, *, expect: int | None = None, timeout: float = 30.0
+) -> list[ConsumerRecord[bytes, bytes]]:
     """Every record of `topic` from the beginning (no group), until `expect` are seen or idle."""
-    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest",
-                                enable_auto_commit=False, group_id=None)
+    consumer = AIOKafkaConsumer(
+        topic,
+        bootstrap_servers=bootstrap,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        group_id=None,
+    )
     await consumer.start()
     out: list[ConsumerRecord[bytes, bytes]] = []
     try:

@@ -13,6 +13,7 @@ class Settings(ServiceSettings):
     service: str = "crm"
     database_url: str = "postgresql://crm@127.0.0.1:54329/crm"
     http_port: int = 8020
+    metrics_port_base: int = 9120
     # Key of the HMAC that gift card codes are stored under (G3N_CRM_GIFTCARD_CODE_SECRET).
     # Rotating it makes every issued code unfindable: keep it stable and secret in production.
     giftcard_code_secret: SecretStr = Field(default=SecretStr(DEV_GIFTCARD_SECRET), min_length=16)

@@ -7,30 +7,57 @@ from collections.abc import Mapping
 
 from g3n_contracts import topics
 from g3n_kit.consumer import BatchHandler
+from g3n_kit.db import Database
 from g3n_kit.migrations import MigrationSource
-from g3n_kit.runtime import ConsumerSpec, ServiceDefinition
+from g3n_kit.operations import purge_expired_idempotency_keys
+from g3n_kit.runtime import ConsumerSpec, ScheduledJob, ServiceDefinition
 from g3n_kit.settings import ServiceSettings
 
-from g3n_influencer.entrypoints.consumer_handlers import handle_scm_sales
+from g3n_influencer.entrypoints.consumer_handlers import (
+    ACCOUNTING_GROUP,
+    SCM_GROUP,
+    handle_payout_status,
+    make_scm_handler,
+)
+from g3n_influencer.entrypoints.operations import OPERATIONS
 from g3n_influencer.roles import ROLES
+from g3n_influencer.service import earnings
 from g3n_influencer.settings import Settings
-
-SCM_GROUP = "ifm.scm"
 
 
 def _scm_handlers(_settings: ServiceSettings) -> Mapping[str, BatchHandler]:
-    return {topics.SCM_SALES: handle_scm_sales}
+    return {topics.SCM_SALES: make_scm_handler(SCM_GROUP)}
+
+
+def _accounting_handlers(_settings: ServiceSettings) -> Mapping[str, BatchHandler]:
+    return {topics.ACCOUNTING_PAYOUT_STATUS: handle_payout_status}
+
+
+def jobs(settings: Settings) -> list[ScheduledJob]:
+    async def purge(db: Database) -> int:
+        parked = await earnings.purge_parked_returns(db, retention_days=settings.parked_return_retention_days)
+        return parked + await purge_expired_idempotency_keys(db)
+
+    return [
+        ScheduledJob("auto-release", settings.release_interval_s, earnings.auto_release),
+        ScheduledJob("hold-expiry", settings.hold_expiry_interval_s, earnings.expire_holds),
+        ScheduledJob("purge", 3600.0, purge),
+    ]
 
 
 def build(settings: Settings | None = None) -> ServiceDefinition:
+    settings = settings or Settings()
     return ServiceDefinition(
         name="influencer",
         short="ifm",
-        settings=settings or Settings(),
+        settings=settings,
         migrations=[MigrationSource("influencer", "g3n_influencer.migrations")],
-        operations=[],
+        operations=OPERATIONS,
         roles=ROLES,
-        consumers=[ConsumerSpec(SCM_GROUP, _scm_handlers)],
-        jobs=[],
+        consumers=[
+            ConsumerSpec(SCM_GROUP, _scm_handlers),
+            ConsumerSpec(ACCOUNTING_GROUP, _accounting_handlers),
+        ],
+        jobs=jobs(settings),
         publishes=[topics.ACCOUNTING_PAYOUTS, topics.IFM_EVENTS],
     )

@@ -1,6 +1,7 @@
 """Settings of the influencer service (environment variables prefixed `G3N_IFM_`)."""
 
 from g3n_kit.settings import ServiceSettings
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 
@@ -10,3 +11,8 @@ class Settings(ServiceSettings):
     service: str = "influencer"
     database_url: str = "postgresql://influencer@127.0.0.1:54329/influencer"
     http_port: int = 8010
+    #: how often the scheduler releases matured earnings / expires holds (seconds)
+    release_interval_s: float = Field(default=60.0, gt=0)
+    hold_expiry_interval_s: float = Field(default=60.0, gt=0)
+    #: a return whose order never gets attributed is kept parked this long, then purged
+    parked_return_retention_days: int = Field(default=400, ge=1)

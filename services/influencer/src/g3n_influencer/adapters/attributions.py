@@ -9,7 +9,6 @@ from datetime import datetime
 from typing import Any
 
 import asyncpg
-
 from g3n_kit.errors import NotFound
 from g3n_kit.paging import Cursor, keyset_condition, page_of, start_cursor
 
@@ -27,19 +26,25 @@ class MemberLock:
     profile_status: str
 
 
-async def existing(conn: asyncpg.Connection, keys: Sequence[tuple[str, str, str]]) -> dict[tuple[str, str, str], tuple[str, bytes]]:
+async def existing(
+    conn: asyncpg.Connection, keys: Sequence[tuple[str, str, str]]
+) -> dict[tuple[str, str, str], tuple[str, bytes]]:
     """``(org, campaign_id, order_id)`` → ``(attribution_id, content_hash)`` of recorded ones."""
     if not keys:
         return {}
     rows = await conn.fetch(
         """SELECT a.org_code, a.campaign_id, a.order_id, a.attribution_id, a.content_hash
-           FROM ifm_attributions a JOIN unnest($1::text[], $2::text[], $3::text[]) AS k(org_code, campaign_id, order_id)
+           FROM ifm_attributions a JOIN unnest($1::text[], $2::text[], $3::text[]) AS k(org_code,
+               campaign_id, order_id)
              ON a.org_code = k.org_code AND a.campaign_id = k.campaign_id AND a.order_id = k.order_id""",
         [k[0] for k in keys],
         [k[1] for k in keys],
         [k[2] for k in keys],
     )
-    return {(r["org_code"], r["campaign_id"], r["order_id"]): (r["attribution_id"], bytes(r["content_hash"])) for r in rows}
+    return {
+        (r["org_code"], r["campaign_id"], r["order_id"]): (r["attribution_id"], bytes(r["content_hash"]))
+        for r in rows
+    }
 
 
 async def lock_members(conn: asyncpg.Connection, keys: Sequence[MemberKey]) -> dict[MemberKey, MemberLock]:
@@ -48,7 +53,8 @@ async def lock_members(conn: asyncpg.Connection, keys: Sequence[MemberKey]) -> d
     if not ordered:
         return {}
     rows = await conn.fetch(
-        """SELECT m.org_code, m.campaign_id, m.profile_id, m.status, m.counted_orders, p.status AS profile_status
+        """SELECT m.org_code, m.campaign_id, m.profile_id, m.status, m.counted_orders,
+            p.status AS profile_status
            FROM ifm_campaign_members m
            JOIN unnest($1::text[], $2::text[], $3::text[]) AS k(org_code, campaign_id, profile_id)
              ON m.org_code = k.org_code AND m.campaign_id = k.campaign_id AND m.profile_id = k.profile_id
@@ -60,7 +66,9 @@ async def lock_members(conn: asyncpg.Connection, keys: Sequence[MemberKey]) -> d
         [k[2] for k in ordered],
     )
     return {
-        (r["org_code"], r["campaign_id"], r["profile_id"]): MemberLock(r["status"], r["counted_orders"], r["profile_status"])
+        (r["org_code"], r["campaign_id"], r["profile_id"]): MemberLock(
+            r["status"], r["counted_orders"], r["profile_status"]
+        )
         for r in rows
     }
 
@@ -71,7 +79,8 @@ async def add_member_counts(conn: asyncpg.Connection, deltas: dict[MemberKey, in
         return
     await conn.execute(
         """UPDATE ifm_campaign_members m SET counted_orders = m.counted_orders + u.delta, updated_at = now()
-           FROM unnest($1::text[], $2::text[], $3::text[], $4::int[]) AS u(org_code, campaign_id, profile_id, delta)
+           FROM unnest($1::text[], $2::text[], $3::text[], $4::int[]) AS u(org_code, campaign_id,
+               profile_id, delta)
            WHERE m.org_code = u.org_code AND m.campaign_id = u.campaign_id AND m.profile_id = u.profile_id""",
         [k[0] for k, _ in items],
         [k[1] for k, _ in items],
@@ -133,15 +142,22 @@ class NewEarning:
 
 
 async def insert_batch(
-    conn: asyncpg.Connection, atts: Sequence[NewAttribution], lines: Sequence[NewLine], earns: Sequence[NewEarning]
+    conn: asyncpg.Connection,
+    atts: Sequence[NewAttribution],
+    lines: Sequence[NewLine],
+    earns: Sequence[NewEarning],
 ) -> None:
     if not atts:
         return
     await conn.execute(
-        """INSERT INTO ifm_attributions (org_code, attribution_id, campaign_id, profile_id, order_id, code, source,
-                                         sale_id, occurred_at, currency, net_sales_minor, content_hash, created_by)
-           SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
-                                $8::text[], $9::timestamptz[], $10::text[], $11::bigint[], $12::bytea[], $13::text[])""",
+        """INSERT INTO ifm_attributions (org_code, attribution_id, campaign_id, profile_id, order_id, code,
+            source,
+                                         sale_id, occurred_at, currency, net_sales_minor, content_hash,
+                                             created_by)
+           SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
+               $7::text[],
+                                $8::text[], $9::timestamptz[], $10::text[], $11::bigint[], $12::bytea[],
+                                    $13::text[])""",
         [a.org_code for a in atts],
         [a.attribution_id for a in atts],
         [a.campaign_id for a in atts],
@@ -157,9 +173,11 @@ async def insert_batch(
         [a.created_by for a in atts],
     )
     await conn.execute(
-        """INSERT INTO ifm_attribution_lines (org_code, attribution_id, position, line_id, sku, qty, net_amount_minor,
+        """INSERT INTO ifm_attribution_lines (org_code, attribution_id, position, line_id, sku, qty,
+            net_amount_minor,
                                               eligible, basis_minor, amount_minor)
-           SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::text[], $6::int[], $7::bigint[],
+           SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::text[], $6::int[],
+               $7::bigint[],
                                 $8::bool[], $9::bigint[], $10::bigint[])""",
         [ln.org_code for ln in lines],
         [ln.attribution_id for ln in lines],
@@ -173,8 +191,10 @@ async def insert_batch(
         [ln.amount_minor for ln in lines],
     )
     await conn.execute(
-        """INSERT INTO ifm_earnings (org_code, earning_id, attribution_id, profile_id, campaign_id, order_id, currency,
-                                     occurred_at, basis_minor, amount_minor, rule, rate_bps, flat_amount_minor, tier,
+        """INSERT INTO ifm_earnings (org_code, earning_id, attribution_id, profile_id, campaign_id,
+            order_id, currency,
+                                     occurred_at, basis_minor, amount_minor, rule, rate_bps,
+                                         flat_amount_minor, tier,
                                      prior_orders, holding_days, status, available_at)
            SELECT o, e, a, p, c, ord, cur, occ, b, amt, r, rate, flat, t, prior, hd, 'pending', av
            FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
@@ -250,7 +270,8 @@ async def lock_for_orders(
     if not rows:
         return {}
     line_rows = await conn.fetch(
-        """SELECT l.org_code, l.attribution_id, l.line_id, l.qty, l.amount_minor, l.returned_qty, l.clawed_back_minor
+        """SELECT l.org_code, l.attribution_id, l.line_id, l.qty, l.amount_minor, l.returned_qty,
+            l.clawed_back_minor
            FROM ifm_attribution_lines l JOIN unnest($1::text[], $2::text[]) AS k(org_code, attribution_id)
              ON l.org_code = k.org_code AND l.attribution_id = k.attribution_id
            ORDER BY l.org_code, l.attribution_id, l.position""",
@@ -260,7 +281,12 @@ async def lock_for_orders(
     lines: dict[tuple[str, str], dict[str, LineRow]] = {}
     for lr in line_rows:
         lines.setdefault((lr["org_code"], lr["attribution_id"]), {})[lr["line_id"]] = LineRow(
-            lr["org_code"], lr["attribution_id"], lr["line_id"], lr["qty"], lr["amount_minor"], lr["returned_qty"],
+            lr["org_code"],
+            lr["attribution_id"],
+            lr["line_id"],
+            lr["qty"],
+            lr["amount_minor"],
+            lr["returned_qty"],
             lr["clawed_back_minor"],
         )
     out: dict[tuple[str, str], list[OrderAttribution]] = {}
@@ -327,8 +353,10 @@ async def park(conn: asyncpg.Connection, returns: Sequence[ParkedReturn]) -> Non
     if not returns:
         return
     await conn.execute(
-        """INSERT INTO ifm_parked_returns (org_code, return_id, order_id, occurred_at, currency, lines, event_id)
-           SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::text[], $6::jsonb[],
+        """INSERT INTO ifm_parked_returns (org_code, return_id, order_id, occurred_at, currency, lines,
+            event_id)
+           SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::text[],
+               $6::jsonb[],
                                 $7::uuid[])
            ON CONFLICT (org_code, return_id) DO NOTHING""",
         [r.org_code for r in returns],
@@ -348,26 +376,37 @@ async def take_parked(conn: asyncpg.Connection, keys: Sequence[tuple[str, str]])
     rows = await conn.fetch(
         """DELETE FROM ifm_parked_returns p USING unnest($1::text[], $2::text[]) AS k(org_code, order_id)
            WHERE p.org_code = k.org_code AND p.order_id = k.order_id
-           RETURNING p.org_code, p.return_id, p.order_id, p.occurred_at, p.currency, p.lines, p.event_id, p.parked_at""",
+           RETURNING p.org_code, p.return_id, p.order_id, p.occurred_at, p.currency, p.lines, p.event_id,
+               p.parked_at""",
         [k[0] for k in keys],
         [k[1] for k in keys],
     )
     rows = sorted(rows, key=lambda r: (r["parked_at"], r["occurred_at"], r["return_id"]))
     return [
-        ParkedReturn(r["org_code"], r["return_id"], r["order_id"], r["occurred_at"], r["currency"], list(r["lines"]),
-                     str(r["event_id"]))
+        ParkedReturn(
+            r["org_code"],
+            r["return_id"],
+            r["order_id"],
+            r["occurred_at"],
+            r["currency"],
+            list(r["lines"]),
+            str(r["event_id"]),
+        )
         for r in rows
     ]
 
 
-async def applied_already(conn: asyncpg.Connection, keys: Sequence[tuple[str, str, str]]) -> set[tuple[str, str, str]]:
+async def applied_already(
+    conn: asyncpg.Connection, keys: Sequence[tuple[str, str, str]]
+) -> set[tuple[str, str, str]]:
     """Which ``(org, return_id, attribution_id)`` were applied before (HTTP-recorded orders, replays)."""
     if not keys:
         return set()
     rows = await conn.fetch(
         """SELECT r.org_code, r.return_id, r.attribution_id FROM ifm_applied_returns r
            JOIN unnest($1::text[], $2::text[], $3::text[]) AS k(org_code, return_id, attribution_id)
-             ON r.org_code = k.org_code AND r.return_id = k.return_id AND r.attribution_id = k.attribution_id""",
+             ON r.org_code = k.org_code AND r.return_id = k.return_id
+                 AND r.attribution_id = k.attribution_id""",
         [k[0] for k in keys],
         [k[1] for k in keys],
         [k[2] for k in keys],
@@ -375,11 +414,14 @@ async def applied_already(conn: asyncpg.Connection, keys: Sequence[tuple[str, st
     return {(r["org_code"], r["return_id"], r["attribution_id"]) for r in rows}
 
 
-async def record_applied(conn: asyncpg.Connection, rows: Sequence[tuple[str, str, str, str, int, list[dict[str, Any]]]]) -> None:
+async def record_applied(
+    conn: asyncpg.Connection, rows: Sequence[tuple[str, str, str, str, int, list[dict[str, Any]]]]
+) -> None:
     if not rows:
         return
     await conn.execute(
-        """INSERT INTO ifm_applied_returns (org_code, return_id, attribution_id, order_id, clawback_minor, lines)
+        """INSERT INTO ifm_applied_returns (org_code, return_id, attribution_id, order_id, clawback_minor,
+            lines)
            SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::jsonb[])""",
         *[list(col) for col in zip(*rows, strict=True)],
     )
@@ -412,7 +454,8 @@ async def add_line_clawbacks(
 
 # --- reads ----------------------------------------------------------------------------------
 
-_COLUMNS = """a.attribution_id, a.campaign_id, a.profile_id, a.order_id, a.code, a.source, a.sale_id, a.occurred_at,
+_COLUMNS = """a.attribution_id, a.campaign_id, a.profile_id, a.order_id, a.code, a.source, a.sale_id,
+    a.occurred_at,
     a.currency, a.net_sales_minor, a.fully_refunded, a.created_at"""
 
 
@@ -429,8 +472,12 @@ async def _build(conn: asyncpg.Connection, org: str, rows: Sequence[asyncpg.Reco
     for lr in line_rows:
         lines.setdefault(lr["attribution_id"], []).append(
             AttributionLineOut(
-                line_id=lr["line_id"], sku=lr["sku"], qty=lr["qty"], net_amount_minor=lr["net_amount_minor"],
-                eligible=lr["eligible"], returned_qty=lr["returned_qty"],
+                line_id=lr["line_id"],
+                sku=lr["sku"],
+                qty=lr["qty"],
+                net_amount_minor=lr["net_amount_minor"],
+                eligible=lr["eligible"],
+                returned_qty=lr["returned_qty"],
             )
         )
     earnings = await earnings_repo.for_attributions(conn, org, ids)
@@ -466,13 +513,18 @@ async def get(conn: asyncpg.Connection, org: str, attribution_id: str) -> Attrib
     return (await _build(conn, org, [row]))[0]
 
 
-async def list_page(conn: asyncpg.Connection, org: str, req: AttributionList) -> tuple[list[Attribution], str | None]:
+async def list_page(
+    conn: asyncpg.Connection, org: str, req: AttributionList
+) -> tuple[list[Attribution], str | None]:
     scope = "attribution.list"
     cursor = start_cursor(req, scope=scope)
-    cond, args = keyset_condition(cursor, first_param=7, created_col="a.created_at", id_col="a.attribution_id")
+    cond, args = keyset_condition(
+        cursor, first_param=7, created_col="a.created_at", id_col="a.attribution_id"
+    )
     rows = await conn.fetch(
         f"""SELECT {_COLUMNS} FROM ifm_attributions a
-            WHERE a.org_code = $1 AND ($2::text IS NULL OR a.campaign_id = $2) AND ($3::text IS NULL OR a.profile_id = $3)
+            WHERE a.org_code = $1 AND ($2::text IS NULL OR a.campaign_id = $2)
+                AND ($3::text IS NULL OR a.profile_id = $3)
               AND ($4::text IS NULL OR a.order_id = $4) AND ($5::timestamptz IS NULL OR a.occurred_at >= $5)
               AND ($6::timestamptz IS NULL OR a.occurred_at < $6) AND {cond}
             ORDER BY a.created_at DESC, a.attribution_id DESC LIMIT {req.limit + 1}""",
@@ -484,5 +536,7 @@ async def list_page(conn: asyncpg.Connection, org: str, req: AttributionList) ->
         req.to,
         *args,
     )
-    items, token = page_of(rows, req=req, cursor_of=lambda r: Cursor(r["created_at"], r["attribution_id"]), scope=scope)
+    items, token = page_of(
+        rows, req=req, cursor_of=lambda r: Cursor(r["created_at"], r["attribution_id"]), scope=scope
+    )
     return await _build(conn, org, items), token

@@ -8,7 +8,6 @@ from datetime import datetime
 from typing import Any
 
 import asyncpg
-
 from g3n_kit.errors import NotFound
 from g3n_kit.paging import Cursor, keyset_condition, page_of, start_cursor
 
@@ -97,7 +96,9 @@ async def ladders(conn: asyncpg.Connection, org: str, campaign_ids: Sequence[str
     return out
 
 
-async def rule(conn: asyncpg.Connection, org: str, campaign_id: str, *, lock: str | None = None) -> CampaignRule:
+async def rule(
+    conn: asyncpg.Connection, org: str, campaign_id: str, *, lock: str | None = None
+) -> CampaignRule:
     row = await load(conn, org, campaign_id, lock=lock)
     return rule_of(row, (await ladders(conn, org, [campaign_id]))[campaign_id])
 
@@ -132,7 +133,10 @@ async def rules_for_orgs(
         by_key.setdefault((t["org_code"], t["campaign_id"]), []).append(
             Tier(t["name"], t["min_orders"], t["discount_bps"], t["commission_bps"])
         )
-    return {(r["org_code"], r["campaign_id"]): rule_of(r, by_key.get((r["org_code"], r["campaign_id"]), [])) for r in rows}
+    return {
+        (r["org_code"], r["campaign_id"]): rule_of(r, by_key.get((r["org_code"], r["campaign_id"]), []))
+        for r in rows
+    }
 
 
 async def insert(
@@ -151,7 +155,8 @@ async def insert(
     actor: str | None,
 ) -> None:
     await conn.execute(
-        """INSERT INTO ifm_campaigns (org_code, campaign_id, name, currency, starts_at, ends_at, commission_type,
+        """INSERT INTO ifm_campaigns (org_code, campaign_id, name, currency, starts_at, ends_at,
+            commission_type,
                                       rate_bps, flat_amount_minor, holding_days, eligible_skus, excluded_skus,
                                       created_by)
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)""",
@@ -171,7 +176,9 @@ async def insert(
     )
 
 
-async def bump(conn: asyncpg.Connection, org: str, campaign_id: str, fields: dict[str, Any] | None = None) -> None:
+async def bump(
+    conn: asyncpg.Connection, org: str, campaign_id: str, fields: dict[str, Any] | None = None
+) -> None:
     fields = fields or {}
     assignments = "".join(f"{name} = ${i}, " for i, name in enumerate(fields, start=3))
     await conn.execute(
@@ -196,7 +203,9 @@ async def member(
     )
 
 
-async def upsert_members(conn: asyncpg.Connection, org: str, campaign_id: str, profile_ids: Sequence[str]) -> None:
+async def upsert_members(
+    conn: asyncpg.Connection, org: str, campaign_id: str, profile_ids: Sequence[str]
+) -> None:
     await conn.execute(
         """INSERT INTO ifm_campaign_members (org_code, campaign_id, profile_id)
            SELECT $1, $2, p FROM unnest($3::text[]) AS p
@@ -219,13 +228,17 @@ async def remove_member(conn: asyncpg.Connection, org: str, campaign_id: str, pr
 
 
 async def replace_ladder(conn: asyncpg.Connection, org: str, campaign_id: str, tiers: Sequence[Tier]) -> None:
-    await conn.execute("DELETE FROM ifm_discount_tiers WHERE org_code = $1 AND campaign_id = $2", org, campaign_id)
+    await conn.execute(
+        "DELETE FROM ifm_discount_tiers WHERE org_code = $1 AND campaign_id = $2", org, campaign_id
+    )
     if tiers:
         await conn.execute(
-            """INSERT INTO ifm_discount_tiers (org_code, campaign_id, position, name, min_orders, discount_bps,
+            """INSERT INTO ifm_discount_tiers (org_code, campaign_id, position, name, min_orders,
+                discount_bps,
                                                commission_bps)
                SELECT $1, $2, p - 1, n, m, d, c
-               FROM unnest($3::text[], $4::int[], $5::int[], $6::int[]) WITH ORDINALITY AS u(n, m, d, c, p)""",
+               FROM unnest($3::text[], $4::int[], $5::int[], $6::int[]) WITH ORDINALITY AS u(n, m, d, c,
+                   p)""",
             org,
             campaign_id,
             [t.name for t in tiers],
@@ -236,13 +249,19 @@ async def replace_ladder(conn: asyncpg.Connection, org: str, campaign_id: str, t
 
 
 def _tier_out(t: Tier) -> TierOut:
-    return TierOut(name=t.name, min_orders=t.min_orders, discount_bps=t.discount_bps, commission_bps=t.commission_bps)
+    return TierOut(
+        name=t.name, min_orders=t.min_orders, discount_bps=t.discount_bps, commission_bps=t.commission_bps
+    )
 
 
-async def _members(conn: asyncpg.Connection, org: str, campaign_ids: Sequence[str]) -> dict[str, list[MemberOut]]:
+async def _members(
+    conn: asyncpg.Connection, org: str, campaign_ids: Sequence[str]
+) -> dict[str, list[MemberOut]]:
     rows = await conn.fetch(
-        """SELECT campaign_id, profile_id, status, counted_orders, added_at, removed_at FROM ifm_campaign_members
-           WHERE org_code = $1 AND campaign_id = ANY($2::text[]) ORDER BY campaign_id, added_at, profile_id""",
+        """SELECT campaign_id, profile_id, status, counted_orders, added_at,
+            removed_at FROM ifm_campaign_members
+           WHERE org_code = $1 AND campaign_id = ANY($2::text[]) ORDER BY campaign_id, added_at,
+               profile_id""",
         org,
         list(campaign_ids),
     )
@@ -280,7 +299,8 @@ async def totals(conn: asyncpg.Connection, org: str, campaign_id: str, currency:
         net_sales_minor=int(att["net_sales"]),
         currency=currency,
         earnings={
-            r["status"]: StatusTotal(count=r["n"], amount_minor=int(r["amount"]), net_minor=int(r["net"])) for r in rows
+            r["status"]: StatusTotal(count=r["n"], amount_minor=int(r["amount"]), net_minor=int(r["net"]))
+            for r in rows
         },
     )
 
@@ -316,14 +336,17 @@ async def get(conn: asyncpg.Connection, org: str, campaign_id: str, *, with_tota
     return out
 
 
-async def list_page(conn: asyncpg.Connection, org: str, req: CampaignList) -> tuple[list[Campaign], str | None]:
+async def list_page(
+    conn: asyncpg.Connection, org: str, req: CampaignList
+) -> tuple[list[Campaign], str | None]:
     scope = "campaign.list"
     cursor = start_cursor(req, scope=scope)
     cond, args = keyset_condition(cursor, first_param=4, created_col="c.created_at", id_col="c.campaign_id")
     rows = await conn.fetch(
         f"""SELECT {_COLUMNS} FROM ifm_campaigns c
             WHERE c.org_code = $1 AND ($2::text IS NULL OR c.status = $2)
-              AND ($3::text IS NULL OR EXISTS (SELECT 1 FROM ifm_campaign_members m WHERE m.org_code = c.org_code
+              AND ($3::text IS NULL OR EXISTS (SELECT 1 FROM ifm_campaign_members m
+                  WHERE m.org_code = c.org_code
                    AND m.campaign_id = c.campaign_id AND m.profile_id = $3))
               AND {cond}
             ORDER BY c.created_at DESC, c.campaign_id DESC LIMIT {req.limit + 1}""",
@@ -332,7 +355,9 @@ async def list_page(conn: asyncpg.Connection, org: str, req: CampaignList) -> tu
         req.profile_id,
         *args,
     )
-    items, token = page_of(rows, req=req, cursor_of=lambda r: Cursor(r["created_at"], r["campaign_id"]), scope=scope)
+    items, token = page_of(
+        rows, req=req, cursor_of=lambda r: Cursor(r["created_at"], r["campaign_id"]), scope=scope
+    )
     ids = [r["campaign_id"] for r in items]
     members = await _members(conn, org, ids)
     tiers = await ladders(conn, org, ids)
@@ -351,7 +376,9 @@ async def ladder_of(conn: asyncpg.Connection, org: str, campaign_id: str) -> Lad
     )
 
 
-async def ladder_page(conn: asyncpg.Connection, org: str, req: DiscountTierList) -> tuple[list[Ladder], str | None]:
+async def ladder_page(
+    conn: asyncpg.Connection, org: str, req: DiscountTierList
+) -> tuple[list[Ladder], str | None]:
     """Ladders of the org's campaigns that have one (or of ``campaign_id``), newest campaign first."""
     scope = "discount-tier.list"
     cursor = start_cursor(req, scope=scope)
@@ -367,7 +394,9 @@ async def ladder_page(conn: asyncpg.Connection, org: str, req: DiscountTierList)
         req.campaign_id,
         *args,
     )
-    items, token = page_of(rows, req=req, cursor_of=lambda r: Cursor(r["created_at"], r["campaign_id"]), scope=scope)
+    items, token = page_of(
+        rows, req=req, cursor_of=lambda r: Cursor(r["created_at"], r["campaign_id"]), scope=scope
+    )
     tiers = await ladders(conn, org, [r["campaign_id"] for r in items])
     return [
         Ladder(

@@ -8,7 +8,6 @@ from datetime import datetime
 from typing import Any
 
 import asyncpg
-
 from g3n_kit.errors import NotFound
 from g3n_kit.paging import Cursor, keyset_condition, page_of, start_cursor
 
@@ -22,7 +21,8 @@ from g3n_influencer.service.models import (
     TierOut,
 )
 
-COLUMNS = """e.earning_id, e.attribution_id, e.profile_id, e.campaign_id, e.order_id, e.currency, e.occurred_at,
+COLUMNS = """e.earning_id, e.attribution_id, e.profile_id, e.campaign_id, e.order_id, e.currency,
+    e.occurred_at,
     e.basis_minor, e.amount_minor, e.clawed_back_minor, e.rule, e.rate_bps, e.flat_amount_minor, e.tier,
     e.prior_orders, e.holding_days, e.status, e.held_from, e.hold_reason, e.hold_until, e.hold_dispute_id,
     e.held_at, e.available_at, e.released_at, e.payout_id, e.revision, e.created_at, e.updated_at"""
@@ -109,9 +109,11 @@ async def save(conn: asyncpg.Connection, states: Sequence[EarningState]) -> None
                   hold_reason = u.hold_reason, hold_until = u.hold_until, hold_dispute_id = u.hold_dispute_id,
                   held_at = u.held_at, released_at = u.released_at, payout_id = u.payout_id,
                   revision = e.revision + 1, updated_at = now()
-           FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::timestamptz[],
+           FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[],
+               $7::timestamptz[],
                        $8::text[], $9::timestamptz[], $10::timestamptz[], $11::text[])
-                AS u(org_code, earning_id, clawed, status, held_from, hold_reason, hold_until, hold_dispute_id,
+                AS u(org_code, earning_id, clawed, status, held_from, hold_reason, hold_until,
+                    hold_dispute_id,
                      held_at, released_at, payout_id)
            WHERE e.org_code = u.org_code AND e.earning_id = u.earning_id""",
         [s.org_code for s in dirty],
@@ -150,9 +152,12 @@ def summary(s: EarningState) -> dict[str, Any]:
 # --- reads ----------------------------------------------------------------------------------
 
 
-async def _lines(conn: asyncpg.Connection, org: str, attribution_ids: Sequence[str]) -> dict[str, list[EarningLineOut]]:
+async def _lines(
+    conn: asyncpg.Connection, org: str, attribution_ids: Sequence[str]
+) -> dict[str, list[EarningLineOut]]:
     rows = await conn.fetch(
-        """SELECT attribution_id, line_id, sku, qty, returned_qty, basis_minor, amount_minor, clawed_back_minor
+        """SELECT attribution_id, line_id, sku, qty, returned_qty, basis_minor, amount_minor,
+            clawed_back_minor
            FROM ifm_attribution_lines WHERE org_code = $1 AND attribution_id = ANY($2::text[]) AND eligible
            ORDER BY attribution_id, position""",
         org,
@@ -174,11 +179,14 @@ async def _lines(conn: asyncpg.Connection, org: str, attribution_ids: Sequence[s
     return out
 
 
-async def _history(conn: asyncpg.Connection, org: str, earning_ids: Sequence[str]) -> dict[str, list[HistoryEntry]]:
+async def _history(
+    conn: asyncpg.Connection, org: str, earning_ids: Sequence[str]
+) -> dict[str, list[HistoryEntry]]:
     rows = await conn.fetch(
         """SELECT earning_id, created_at, kind, amount_minor, status_from, status_to, reason, ref, payout_id,
                   dispute_id, source, actor
-           FROM ifm_ledger WHERE org_code = $1 AND earning_id = ANY($2::text[]) ORDER BY earning_id, entry_id""",
+           FROM ifm_ledger WHERE org_code = $1 AND earning_id = ANY($2::text[]) ORDER BY earning_id,
+               entry_id""",
         org,
         list(earning_ids),
     )
@@ -259,7 +267,9 @@ async def get_many(conn: asyncpg.Connection, org: str, earning_ids: Sequence[str
     return await build(conn, org, rows)
 
 
-async def for_attributions(conn: asyncpg.Connection, org: str, attribution_ids: Sequence[str]) -> dict[str, list[Earning]]:
+async def for_attributions(
+    conn: asyncpg.Connection, org: str, attribution_ids: Sequence[str]
+) -> dict[str, list[Earning]]:
     rows = await conn.fetch(
         f"SELECT {COLUMNS} FROM ifm_earnings e WHERE e.org_code = $1 AND e.attribution_id = ANY($2::text[])"
         " ORDER BY e.earning_id",
@@ -272,7 +282,8 @@ async def for_attributions(conn: asyncpg.Connection, org: str, attribution_ids: 
     return out
 
 
-_FILTERS = """e.org_code = $1 AND ($2::text IS NULL OR e.profile_id = $2) AND ($3::text IS NULL OR e.campaign_id = $3)
+_FILTERS = """e.org_code = $1 AND ($2::text IS NULL OR e.profile_id = $2)
+    AND ($3::text IS NULL OR e.campaign_id = $3)
       AND ($4::text IS NULL OR e.status = $4) AND ($5::timestamptz IS NULL OR e.occurred_at >= $5)
       AND ($6::timestamptz IS NULL OR e.occurred_at < $6)"""
 
@@ -290,11 +301,14 @@ async def list_page(
         *filters,
         *args,
     )
-    items, token = page_of(rows, req=req, cursor_of=lambda r: Cursor(r["created_at"], r["earning_id"]), scope=scope)
+    items, token = page_of(
+        rows, req=req, cursor_of=lambda r: Cursor(r["created_at"], r["earning_id"]), scope=scope
+    )
     totals = await conn.fetch(
         f"""SELECT e.currency, e.status, count(*) AS n, COALESCE(sum(e.amount_minor), 0) AS amount,
                    COALESCE(sum(e.amount_minor - e.clawed_back_minor), 0) AS net
-            FROM ifm_earnings e WHERE {_FILTERS} GROUP BY e.currency, e.status ORDER BY e.currency, e.status""",
+            FROM ifm_earnings e WHERE {_FILTERS} GROUP BY e.currency, e.status ORDER BY e.currency,
+                e.status""",
         *filters,
     )
     stats: dict[str, Any] = {"totals": {}}

@@ -11,11 +11,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
-from pydantic import BaseModel
-from pydantic_core import to_jsonable_python
-
 from g3n_contracts import ChangeEvent, change_event_type, new_event, topics
 from g3n_kit.outbox import enqueue_messages, message_for
+from pydantic import BaseModel
+from pydantic_core import to_jsonable_python
 
 from g3n_influencer.service.context import Actor
 

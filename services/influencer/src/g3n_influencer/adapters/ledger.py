@@ -29,43 +29,135 @@ class Entry:
     actor: str | None = None
 
 
-def accrual(org: str, profile_id: str, currency: str, earning_id: str, amount: int, *, source: str,
-            actor: str | None, ref: str | None = None) -> Entry:
-    return Entry(org, profile_id, currency, "accrual", amount, amount, earning_id=earning_id, status_to="pending",
-                 source=source, actor=actor, ref=ref)
+def accrual(
+    org: str,
+    profile_id: str,
+    currency: str,
+    earning_id: str,
+    amount: int,
+    *,
+    source: str,
+    actor: str | None,
+    ref: str | None = None,
+) -> Entry:
+    return Entry(
+        org,
+        profile_id,
+        currency,
+        "accrual",
+        amount,
+        amount,
+        earning_id=earning_id,
+        status_to="pending",
+        source=source,
+        actor=actor,
+        ref=ref,
+    )
 
 
-def clawback(org: str, profile_id: str, currency: str, earning_id: str, amount: int, *, status_from: str,
-             status_to: str, reason: str, source: str, actor: str | None, ref: str | None = None,
-             dispute_id: str | None = None) -> Entry:
+def clawback(
+    org: str,
+    profile_id: str,
+    currency: str,
+    earning_id: str,
+    amount: int,
+    *,
+    status_from: str,
+    status_to: str,
+    reason: str,
+    source: str,
+    actor: str | None,
+    ref: str | None = None,
+    dispute_id: str | None = None,
+) -> Entry:
     """A clawback lowers the balance; on a paid earning it also books a carry-over."""
     carry = amount if status_from == "paid" else 0
-    return Entry(org, profile_id, currency, "clawback", amount, -amount, carry, earning_id=earning_id,
-                 status_from=status_from, status_to=status_to, reason=reason, source=source, actor=actor, ref=ref,
-                 dispute_id=dispute_id)
+    return Entry(
+        org,
+        profile_id,
+        currency,
+        "clawback",
+        amount,
+        -amount,
+        carry,
+        earning_id=earning_id,
+        status_from=status_from,
+        status_to=status_to,
+        reason=reason,
+        source=source,
+        actor=actor,
+        ref=ref,
+        dispute_id=dispute_id,
+    )
 
 
-def move(org: str, profile_id: str, currency: str, earning_id: str, kind: str, amount: int, *, status_from: str,
-         status_to: str, source: str, actor: str | None, reason: str | None = None, payout_id: str | None = None,
-         dispute_id: str | None = None) -> Entry:
+def move(
+    org: str,
+    profile_id: str,
+    currency: str,
+    earning_id: str,
+    kind: str,
+    amount: int,
+    *,
+    status_from: str,
+    status_to: str,
+    source: str,
+    actor: str | None,
+    reason: str | None = None,
+    payout_id: str | None = None,
+    dispute_id: str | None = None,
+) -> Entry:
     """A status move of an earning (no balance effect): release, hold, hold_clear, paid, unpaid."""
-    return Entry(org, profile_id, currency, kind, amount, earning_id=earning_id, payout_id=payout_id,
-                 dispute_id=dispute_id, status_from=status_from, status_to=status_to, reason=reason, source=source,
-                 actor=actor)
+    return Entry(
+        org,
+        profile_id,
+        currency,
+        kind,
+        amount,
+        earning_id=earning_id,
+        payout_id=payout_id,
+        dispute_id=dispute_id,
+        status_from=status_from,
+        status_to=status_to,
+        reason=reason,
+        source=source,
+        actor=actor,
+    )
 
 
 async def append(conn: asyncpg.Connection, entries: Sequence[Entry]) -> None:
     if not entries:
         return
-    cols = list(zip(*(
-        (e.org_code, e.profile_id, e.currency, e.kind, e.amount_minor, e.balance_delta_minor,
-         e.carry_over_delta_minor, e.earning_id, e.payout_id, e.dispute_id, e.status_from, e.status_to, e.reason,
-         e.ref, e.source, e.actor)
-        for e in entries
-    ), strict=True))
+    cols = list(
+        zip(
+            *(
+                (
+                    e.org_code,
+                    e.profile_id,
+                    e.currency,
+                    e.kind,
+                    e.amount_minor,
+                    e.balance_delta_minor,
+                    e.carry_over_delta_minor,
+                    e.earning_id,
+                    e.payout_id,
+                    e.dispute_id,
+                    e.status_from,
+                    e.status_to,
+                    e.reason,
+                    e.ref,
+                    e.source,
+                    e.actor,
+                )
+                for e in entries
+            ),
+            strict=True,
+        )
+    )
     await conn.execute(
         """INSERT INTO ifm_ledger (org_code, profile_id, currency, kind, amount_minor, balance_delta_minor,
-                                   carry_over_delta_minor, earning_id, payout_id, dispute_id, status_from, status_to,
+                                   carry_over_delta_minor, earning_id, payout_id, dispute_id, status_from,
+                                       status_to,
                                    reason, ref, source, actor)
            SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::bigint[],
                                 $7::bigint[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[],
@@ -92,10 +184,12 @@ async def add_carry_over(conn: asyncpg.Connection, deltas: dict[tuple[str, str, 
     )
 
 
-async def carry_over(conn: asyncpg.Connection, org: str, profile_id: str, currency: str, *, lock: bool) -> int:
+async def carry_over(
+    conn: asyncpg.Connection, org: str, profile_id: str, currency: str, *, lock: bool
+) -> int:
     value = await conn.fetchval(
-        "SELECT carry_over_minor FROM ifm_carry_overs WHERE org_code = $1 AND profile_id = $2 AND currency = $3"
-        + (" FOR UPDATE" if lock else ""),
+        "SELECT carry_over_minor FROM ifm_carry_overs"
+        " WHERE org_code = $1 AND profile_id = $2 AND currency = $3" + (" FOR UPDATE" if lock else ""),
         org,
         profile_id,
         currency,
@@ -115,7 +209,9 @@ class LedgerRow:
     ref: str | None
 
 
-async def balance_before(conn: asyncpg.Connection, org: str, profile_id: str, currency: str, at: datetime) -> int:
+async def balance_before(
+    conn: asyncpg.Connection, org: str, profile_id: str, currency: str, at: datetime
+) -> int:
     return int(
         await conn.fetchval(
             """SELECT COALESCE(sum(balance_delta_minor), 0) FROM ifm_ledger
@@ -144,7 +240,15 @@ async def money_entries(
         end,
     )
     return [
-        LedgerRow(r["created_at"], r["kind"], r["amount_minor"], r["balance_delta_minor"], r["earning_id"],
-                  r["payout_id"], r["reason"], r["ref"])
+        LedgerRow(
+            r["created_at"],
+            r["kind"],
+            r["amount_minor"],
+            r["balance_delta_minor"],
+            r["earning_id"],
+            r["payout_id"],
+            r["reason"],
+            r["ref"],
+        )
         for r in rows
     ]

@@ -7,7 +7,6 @@ from datetime import datetime
 from typing import Any
 
 import asyncpg
-
 from g3n_kit.errors import NotFound
 from g3n_kit.paging import Cursor, keyset_condition, page_of, start_cursor
 
@@ -15,7 +14,8 @@ from g3n_influencer.adapters import earnings as earnings_repo
 from g3n_influencer.adapters.earnings import EarningState
 from g3n_influencer.service.models import Payout, PayoutList
 
-_COLUMNS = """payout_id, profile_id, currency, amount_minor, released_minor, carry_over_minor, earning_ids, payee,
+_COLUMNS = """payout_id, profile_id, currency, amount_minor, released_minor, carry_over_minor, earning_ids,
+    payee,
     status, submitted_at, settled_at, settlement_reference, failed_at, failure_reason, history, created_at,
     updated_at, revision"""
 
@@ -28,9 +28,12 @@ def to_payout(r: asyncpg.Record) -> Payout:
     )
 
 
-async def load(conn: asyncpg.Connection, org: str, payout_id: str, *, lock: bool = False) -> asyncpg.Record | None:
+async def load(
+    conn: asyncpg.Connection, org: str, payout_id: str, *, lock: bool = False
+) -> asyncpg.Record | None:
     return await conn.fetchrow(
-        f"SELECT {_COLUMNS} FROM ifm_payouts WHERE org_code = $1 AND payout_id = $2" + (" FOR UPDATE" if lock else ""),
+        f"SELECT {_COLUMNS} FROM ifm_payouts WHERE org_code = $1 AND payout_id = $2"
+        + (" FOR UPDATE" if lock else ""),
         org,
         payout_id,
     )
@@ -55,7 +58,9 @@ async def candidate_profiles(conn: asyncpg.Connection, org: str, currency: str) 
     return [r["profile_id"] for r in rows]
 
 
-async def lock_profiles(conn: asyncpg.Connection, org: str, profile_ids: Sequence[str]) -> dict[str, asyncpg.Record]:
+async def lock_profiles(
+    conn: asyncpg.Connection, org: str, profile_ids: Sequence[str]
+) -> dict[str, asyncpg.Record]:
     rows = await conn.fetch(
         """SELECT profile_id, handle, status, payout_ready, payout_method FROM ifm_profiles
            WHERE org_code = $1 AND profile_id = ANY($2::text[]) ORDER BY profile_id FOR UPDATE""",
@@ -65,7 +70,9 @@ async def lock_profiles(conn: asyncpg.Connection, org: str, profile_ids: Sequenc
     return {r["profile_id"]: r for r in rows}
 
 
-async def lock_released(conn: asyncpg.Connection, org: str, profile_id: str, currency: str) -> list[EarningState]:
+async def lock_released(
+    conn: asyncpg.Connection, org: str, profile_id: str, currency: str
+) -> list[EarningState]:
     rows = await conn.fetch(
         f"""SELECT {earnings_repo.COLUMNS} FROM ifm_earnings e
             WHERE e.org_code = $1 AND e.profile_id = $2 AND e.currency = $3 AND e.status = 'released'
@@ -161,7 +168,8 @@ async def list_page(conn: asyncpg.Connection, org: str, req: PayoutList) -> tupl
     cond, args = keyset_condition(cursor, first_param=4, id_col="payout_id")
     rows = await conn.fetch(
         f"""SELECT {_COLUMNS} FROM ifm_payouts
-            WHERE org_code = $1 AND ($2::text IS NULL OR profile_id = $2) AND ($3::text IS NULL OR status = $3)
+            WHERE org_code = $1 AND ($2::text IS NULL OR profile_id = $2)
+                AND ($3::text IS NULL OR status = $3)
               AND {cond}
             ORDER BY created_at DESC, payout_id DESC LIMIT {req.limit + 1}""",
         org,
@@ -169,5 +177,7 @@ async def list_page(conn: asyncpg.Connection, org: str, req: PayoutList) -> tupl
         req.status,
         *args,
     )
-    items, token = page_of(rows, req=req, cursor_of=lambda r: Cursor(r["created_at"], r["payout_id"]), scope=scope)
+    items, token = page_of(
+        rows, req=req, cursor_of=lambda r: Cursor(r["created_at"], r["payout_id"]), scope=scope
+    )
     return [to_payout(r) for r in items], token

@@ -6,7 +6,6 @@ from collections.abc import Sequence
 from typing import Any
 
 import asyncpg
-
 from g3n_kit.errors import Conflict, NotFound
 from g3n_kit.paging import Cursor, keyset_condition, page_of, start_cursor
 
@@ -113,12 +112,15 @@ async def replace_codes(conn: asyncpg.Connection, org: str, profile_id: str, cod
             f"code {taken[0]['code']} is already used by another profile",
             {"field": "codes", "codes": sorted(r["code"] for r in taken)},
         )
-    await conn.execute("DELETE FROM ifm_profile_codes WHERE org_code = $1 AND profile_id = $2", org, profile_id)
+    await conn.execute(
+        "DELETE FROM ifm_profile_codes WHERE org_code = $1 AND profile_id = $2", org, profile_id
+    )
     try:
         async with conn.transaction():
             await conn.execute(
                 """INSERT INTO ifm_profile_codes (org_code, code_key, code, profile_id, position)
-                   SELECT $1, k, c, $2, p - 1 FROM unnest($3::text[], $4::text[]) WITH ORDINALITY AS u(k, c, p)""",
+                   SELECT $1, k, c, $2, p - 1 FROM unnest($3::text[], $4::text[]) WITH ORDINALITY AS u(k,
+                       c, p)""",
                 org,
                 profile_id,
                 keys,
@@ -158,5 +160,7 @@ async def list_page(conn: asyncpg.Connection, org: str, req: ProfileList) -> tup
         prefix,
         *args,
     )
-    items, token = page_of(rows, req=req, cursor_of=lambda r: Cursor(r["created_at"], r["profile_id"]), scope=scope)
+    items, token = page_of(
+        rows, req=req, cursor_of=lambda r: Cursor(r["created_at"], r["profile_id"]), scope=scope
+    )
     return [to_profile(r) for r in items], token

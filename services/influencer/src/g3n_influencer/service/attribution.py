@@ -28,7 +28,6 @@ from typing import Any, Literal
 
 import asyncpg
 import orjson
-
 from g3n_contracts import ReturnRecorded, SaleRecorded
 from g3n_kit.errors import AppError, Conflict, InvalidState
 from g3n_kit.ids import new_id
@@ -100,7 +99,8 @@ def _check_state(d: Draft, member: repo.MemberLock | None) -> AppError | None:
         )
         if d.currency != d.campaign.currency:
             raise InvalidState(
-                f"order currency {d.currency} differs from campaign {d.campaign.campaign_id}'s {d.campaign.currency}",
+                f"order currency {d.currency} differs from campaign {d.campaign.campaign_id}'s"
+                f" {d.campaign.currency}",
                 state=d.campaign.status,
                 required=f"currency {d.campaign.currency}",
             )
@@ -124,7 +124,9 @@ async def apply_attributions(
     hashes = [d.content_hash() for d in drafts]
     found = await repo.existing(conn, list({d.key for d in drafts}))
     first_in_batch: dict[tuple[str, str, str], tuple[str, bytes]] = {}
-    members = await repo.lock_members(conn, [(d.org_code, d.campaign.campaign_id, d.profile_id) for d in drafts])
+    members = await repo.lock_members(
+        conn, [(d.org_code, d.campaign.campaign_id, d.profile_id) for d in drafts]
+    )
     counted: dict[repo.MemberKey, int] = {k: m.counted_orders for k, m in members.items()}
     deltas: dict[repo.MemberKey, int] = {}
 
@@ -161,54 +163,125 @@ async def apply_attributions(
         net_sales = sum(ln.net_amount_minor for ln in d.lines)
         atts.append(
             repo.NewAttribution(
-                d.org_code, att_id, d.campaign.campaign_id, d.profile_id, d.order_id, d.code, actor.source, d.sale_id,
-                d.occurred_at, d.currency, net_sales, hashes[i], actor.actor,
+                d.org_code,
+                att_id,
+                d.campaign.campaign_id,
+                d.profile_id,
+                d.order_id,
+                d.code,
+                actor.source,
+                d.sale_id,
+                d.occurred_at,
+                d.currency,
+                net_sales,
+                hashes[i],
+                actor.actor,
             )
         )
         for pos, le in enumerate(calc.lines):
             lines.append(
                 repo.NewLine(
-                    d.org_code, att_id, pos, le.line_id, le.sku, le.qty, le.net_amount_minor, le.eligible,
-                    le.basis_minor, le.amount_minor,
+                    d.org_code,
+                    att_id,
+                    pos,
+                    le.line_id,
+                    le.sku,
+                    le.qty,
+                    le.net_amount_minor,
+                    le.eligible,
+                    le.basis_minor,
+                    le.amount_minor,
                 )
             )
         tier = (
-            {"name": calc.tier.name, "min_orders": calc.tier.min_orders, "discount_bps": calc.tier.discount_bps,
-             "commission_bps": calc.tier.commission_bps}
+            {
+                "name": calc.tier.name,
+                "min_orders": calc.tier.min_orders,
+                "discount_bps": calc.tier.discount_bps,
+                "commission_bps": calc.tier.commission_bps,
+            }
             if calc.tier
             else None
         )
         available_at = d.occurred_at + timedelta(days=d.campaign.holding_days)
         earns.append(
             repo.NewEarning(
-                d.org_code, earning_id, att_id, d.profile_id, d.campaign.campaign_id, d.order_id, d.currency,
-                d.occurred_at, calc.basis_minor, calc.amount_minor, calc.rule, calc.rate_bps, calc.flat_amount_minor,
-                tier, prior_orders, d.campaign.holding_days, available_at,
+                d.org_code,
+                earning_id,
+                att_id,
+                d.profile_id,
+                d.campaign.campaign_id,
+                d.order_id,
+                d.currency,
+                d.occurred_at,
+                calc.basis_minor,
+                calc.amount_minor,
+                calc.rule,
+                calc.rate_bps,
+                calc.flat_amount_minor,
+                tier,
+                prior_orders,
+                d.campaign.holding_days,
+                available_at,
             )
         )
         entries.append(
-            ledger.accrual(d.org_code, d.profile_id, d.currency, earning_id, calc.amount_minor, source=actor.source,
-                           actor=actor.actor, ref=d.order_id)
-        )
-        changes.append(
-            Change(
-                "attribution", att_id, "recorded",
-                {"attribution_id": att_id, "campaign_id": d.campaign.campaign_id, "profile_id": d.profile_id,
-                 "order_id": d.order_id, "code": d.code, "source": actor.source, "sale_id": d.sale_id,
-                 "occurred_at": d.occurred_at, "currency": d.currency, "net_sales_minor": net_sales,
-                 "earning_ids": [earning_id]},
-                1, d.org_code,
+            ledger.accrual(
+                d.org_code,
+                d.profile_id,
+                d.currency,
+                earning_id,
+                calc.amount_minor,
+                source=actor.source,
+                actor=actor.actor,
+                ref=d.order_id,
             )
         )
         changes.append(
             Change(
-                "earning", earning_id, "created",
-                {"earning_id": earning_id, "attribution_id": att_id, "profile_id": d.profile_id,
-                 "campaign_id": d.campaign.campaign_id, "order_id": d.order_id, "amount_minor": calc.amount_minor,
-                 "currency": d.currency, "basis_minor": calc.basis_minor, "rule": calc.rule,
-                 "rate_bps": calc.rate_bps, "flat_amount_minor": calc.flat_amount_minor, "tier": tier,
-                 "status": "pending", "available_at": available_at},
-                1, d.org_code,
+                "attribution",
+                att_id,
+                "recorded",
+                {
+                    "attribution_id": att_id,
+                    "campaign_id": d.campaign.campaign_id,
+                    "profile_id": d.profile_id,
+                    "order_id": d.order_id,
+                    "code": d.code,
+                    "source": actor.source,
+                    "sale_id": d.sale_id,
+                    "occurred_at": d.occurred_at,
+                    "currency": d.currency,
+                    "net_sales_minor": net_sales,
+                    "earning_ids": [earning_id],
+                },
+                1,
+                d.org_code,
+            )
+        )
+        changes.append(
+            Change(
+                "earning",
+                earning_id,
+                "created",
+                {
+                    "earning_id": earning_id,
+                    "attribution_id": att_id,
+                    "profile_id": d.profile_id,
+                    "campaign_id": d.campaign.campaign_id,
+                    "order_id": d.order_id,
+                    "amount_minor": calc.amount_minor,
+                    "currency": d.currency,
+                    "basis_minor": calc.basis_minor,
+                    "rule": calc.rule,
+                    "rate_bps": calc.rate_bps,
+                    "flat_amount_minor": calc.flat_amount_minor,
+                    "tier": tier,
+                    "status": "pending",
+                    "available_at": available_at,
+                },
+                1,
+                d.org_code,
             )
         )
     await repo.insert_batch(conn, atts, lines, earns)
@@ -248,8 +321,13 @@ class ReturnStats:
 
 def _from_parked(p: repo.ParkedReturn) -> ReturnCmd:
     return ReturnCmd(
-        p.org_code, p.return_id, p.order_id, p.occurred_at, p.currency,
-        tuple((ln["line_id"], int(ln["qty"]), int(ln["refund_amount_minor"])) for ln in p.lines), p.event_id,
+        p.org_code,
+        p.return_id,
+        p.order_id,
+        p.occurred_at,
+        p.currency,
+        tuple((ln["line_id"], int(ln["qty"]), int(ln["refund_amount_minor"])) for ln in p.lines),
+        p.event_id,
     )
 
 
@@ -264,8 +342,13 @@ async def apply_returns(conn: asyncpg.Connection, returns: Sequence[ReturnCmd], 
         conn,
         [
             repo.ParkedReturn(
-                r.org_code, r.return_id, r.order_id, r.occurred_at, r.currency,
-                [{"line_id": lid, "qty": q, "refund_amount_minor": amt} for lid, q, amt in r.lines], r.event_id,
+                r.org_code,
+                r.return_id,
+                r.order_id,
+                r.occurred_at,
+                r.currency,
+                [{"line_id": lid, "qty": q, "refund_amount_minor": amt} for lid, q, amt in r.lines],
+                r.event_id,
             )
             for r in to_park
         ],
@@ -273,7 +356,12 @@ async def apply_returns(conn: asyncpg.Connection, returns: Sequence[ReturnCmd], 
     stats.parked = len(to_park)
     todo = [r for r in returns if (r.org_code, r.order_id) in by_order]
     done = await repo.applied_already(
-        conn, [(r.org_code, r.return_id, a.attribution_id) for r in todo for a in by_order[(r.org_code, r.order_id)]]
+        conn,
+        [
+            (r.org_code, r.return_id, a.attribution_id)
+            for r in todo
+            for a in by_order[(r.org_code, r.order_id)]
+        ],
     )
     entries: list[ledger.Entry] = []
     carry: dict[tuple[str, str, str], int] = {}
@@ -297,7 +385,10 @@ async def apply_returns(conn: asyncpg.Connection, returns: Sequence[ReturnCmd], 
                     stats.unknown_lines += 1
                     continue
                 rc = clawback_for_return(
-                    LineState(line.line_id, line.qty, line.amount_minor, line.returned_qty, line.clawed_back_minor), qty
+                    LineState(
+                        line.line_id, line.qty, line.amount_minor, line.returned_qty, line.clawed_back_minor
+                    ),
+                    qty,
                 )
                 stats.ignored_units += rc.ignored_qty
                 if rc.returned_qty:
@@ -305,8 +396,14 @@ async def apply_returns(conn: asyncpg.Connection, returns: Sequence[ReturnCmd], 
                     line.clawed_back_minor += rc.clawback_minor
                     line.dirty = True
                 claw_total += rc.clawback_minor
-                detail.append({"line_id": line_id, "qty": rc.returned_qty, "ignored_qty": rc.ignored_qty,
-                               "clawback_minor": rc.clawback_minor})
+                detail.append(
+                    {
+                        "line_id": line_id,
+                        "qty": rc.returned_qty,
+                        "ignored_qty": rc.ignored_qty,
+                        "clawback_minor": rc.clawback_minor,
+                    }
+                )
             claw_total = min(claw_total, earning.net_minor)  # lines and earning agree; belt and braces
             applied_rows.append((r.org_code, r.return_id, att.attribution_id, r.order_id, claw_total, detail))
             stats.applied += 1
@@ -321,16 +418,28 @@ async def apply_returns(conn: asyncpg.Connection, returns: Sequence[ReturnCmd], 
                 stats.changed_earnings.add(earning.earning_id)
                 entries.append(
                     ledger.clawback(
-                        r.org_code, att.profile_id, earning.currency, earning.earning_id, claw_total,
-                        status_from=before, status_to=earning.status, reason=f"return {r.return_id}",
-                        source=actor.source, actor=actor.actor, ref=r.return_id,
+                        r.org_code,
+                        att.profile_id,
+                        earning.currency,
+                        earning.earning_id,
+                        claw_total,
+                        status_from=before,
+                        status_to=earning.status,
+                        reason=f"return {r.return_id}",
+                        source=actor.source,
+                        actor=actor.actor,
+                        ref=r.return_id,
                     )
                 )
                 if before == "paid":
                     ck = (r.org_code, att.profile_id, earning.currency)
                     carry[ck] = carry.get(ck, 0) + claw_total
                 touched[earning.earning_id] = att
-            if not att.fully_refunded and att.lines and all(ln.returned_qty >= ln.qty for ln in att.lines.values()):
+            if (
+                not att.fully_refunded
+                and att.lines
+                and all(ln.returned_qty >= ln.qty for ln in att.lines.values())
+            ):
                 att.fully_refunded = True
                 refunded.append((r.org_code, att.attribution_id))
                 mk = (r.org_code, att.campaign_id, att.profile_id)
@@ -345,7 +454,9 @@ async def apply_returns(conn: asyncpg.Connection, returns: Sequence[ReturnCmd], 
     await repo.record_applied(conn, applied_rows)
     for att in touched.values():
         e = att.earning
-        changes.append(Change("earning", e.earning_id, "clawed_back", earnings_repo.summary(e), e.revision, e.org_code))
+        changes.append(
+            Change("earning", e.earning_id, "clawed_back", earnings_repo.summary(e), e.revision, e.org_code)
+        )
     await events.emit(conn, actor, changes)
     return stats
 
@@ -356,7 +467,11 @@ async def apply_returns(conn: asyncpg.Connection, returns: Sequence[ReturnCmd], 
 async def record_attribution(conn: asyncpg.Connection, actor: Actor, cmd: AttributionRecord) -> Attribution:
     org = actor.org_code
     rule = await campaigns_repo.rule(conn, org, cmd.campaign_id, lock="share")
-    profile_id = cmd.profile_id if cmd.profile_id is not None else await profiles_repo.find_by_code(conn, org, cmd.code or "")
+    profile_id = (
+        cmd.profile_id
+        if cmd.profile_id is not None
+        else await profiles_repo.find_by_code(conn, org, cmd.code or "")
+    )
     await profiles_repo.load(conn, org, profile_id)  # not-found for an absent profile
     draft = Draft(
         org_code=org,
@@ -375,7 +490,8 @@ async def record_attribution(conn: asyncpg.Connection, actor: Actor, cmd: Attrib
         raise outcome.error
     if outcome.kind == "conflict":
         raise Conflict(
-            f"order {cmd.order_id} is already attributed in campaign {cmd.campaign_id} with different content",
+            f"order {cmd.order_id} is already attributed in campaign {cmd.campaign_id}"
+            " with different content",
             {"attribution_id": outcome.attribution_id},
         )
     assert outcome.attribution_id is not None
@@ -415,7 +531,8 @@ def _codes_of(sale: SaleRecorded) -> list[str]:
 
 
 _MATCH_SQL = """
-SELECT k.org_code, k.code_key, c.profile_id, cp.campaign_id, cp.created_at, cp.starts_at, cp.ends_at, cp.currency
+SELECT k.org_code, k.code_key, c.profile_id, cp.campaign_id, cp.created_at, cp.starts_at, cp.ends_at,
+    cp.currency
 FROM unnest($1::text[], $2::text[]) AS k(org_code, code_key)
 JOIN ifm_profile_codes c ON c.org_code = k.org_code AND c.code_key = k.code_key
 JOIN ifm_profiles p ON p.org_code = c.org_code AND p.profile_id = c.profile_id AND p.status = 'active'
@@ -438,11 +555,17 @@ async def record_sales(conn: asyncpg.Connection, sales: Sequence[SaleIn], actor:
         if not codes:
             _count(result, "no-code")
             continue
-        rows = [(rank, row) for rank, code in enumerate(codes) for row in candidates.get((s.org_code, code), [])]
+        rows = [
+            (rank, row) for rank, code in enumerate(codes) for row in candidates.get((s.org_code, code), [])
+        ]
         if not rows:
             _count(result, "no-match")
             continue
-        fits = [(rank, row) for rank, row in rows if in_window(row["starts_at"], row["ends_at"], s.sale.occurred_at)]
+        fits = [
+            (rank, row)
+            for rank, row in rows
+            if in_window(row["starts_at"], row["ends_at"], s.sale.occurred_at)
+        ]
         if not fits:
             _count(result, "outside-window")
             continue
@@ -478,7 +601,11 @@ async def record_sales(conn: asyncpg.Connection, sales: Sequence[SaleIn], actor:
             result.existing += 1
         elif outcome.kind == "conflict":
             result.conflicts.append(
-                (i, f"order {s.sale.order_id} already attributed ({outcome.attribution_id}) with different content")
+                (
+                    i,
+                    f"order {s.sale.order_id} already attributed ({outcome.attribution_id})"
+                    " with different content",
+                )
             )
         else:
             _count(result, outcome.error.code if outcome.error else "invalid")
@@ -491,11 +618,15 @@ def _count(result: SalesResult, reason: str) -> None:
 
 def return_cmd(org_code: str, event_id: str, ret: ReturnRecorded) -> ReturnCmd:
     return ReturnCmd(
-        org_code, ret.return_id, ret.order_id, ret.occurred_at, ret.currency,
-        tuple((ln.line_id, ln.qty, ln.refund_amount_minor) for ln in ret.lines), event_id,
+        org_code,
+        ret.return_id,
+        ret.order_id,
+        ret.occurred_at,
+        ret.currency,
+        tuple((ln.line_id, ln.qty, ln.refund_amount_minor) for ln in ret.lines),
+        event_id,
     )
 
 
 async def record_returns(conn: asyncpg.Connection, returns: Sequence[ReturnCmd], actor: Actor) -> ReturnStats:
     return await apply_returns(conn, returns, actor)
-

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncpg
-
 from g3n_kit.errors import InvalidState, NotFound, ValidationFailed, check_revision
 from g3n_kit.ids import new_id
 
@@ -83,7 +82,9 @@ async def list_campaigns(
 
 async def set_campaign_status(conn: asyncpg.Connection, actor: Actor, cmd: CampaignStatusSet) -> Campaign:
     row = await repo.load(conn, actor.org_code, cmd.campaign_id, lock="update")
-    check_revision(expected=cmd.expected_revision, current=row["revision"], what=f"campaign {cmd.campaign_id}")
+    check_revision(
+        expected=cmd.expected_revision, current=row["revision"], what=f"campaign {cmd.campaign_id}"
+    )
     check_campaign_transition(row["status"], cmd.status, campaign_id=cmd.campaign_id)
     await repo.bump(conn, actor.org_code, cmd.campaign_id, {"status": cmd.status})
     campaign = await repo.get(conn, actor.org_code, cmd.campaign_id, with_totals=False)
@@ -107,8 +108,13 @@ async def add_member(conn: asyncpg.Connection, actor: Actor, cmd: CampaignMember
     await repo.bump(conn, actor.org_code, cmd.campaign_id)
     campaign = await repo.get(conn, actor.org_code, cmd.campaign_id, with_totals=False)
     await events.emit_one(
-        conn, actor, "campaign", cmd.campaign_id, "member_added",
-        {"campaign_id": cmd.campaign_id, "profile_id": cmd.profile_id}, campaign.revision,
+        conn,
+        actor,
+        "campaign",
+        cmd.campaign_id,
+        "member_added",
+        {"campaign_id": cmd.campaign_id, "profile_id": cmd.profile_id},
+        campaign.revision,
     )
     return campaign
 
@@ -124,8 +130,13 @@ async def remove_member(conn: asyncpg.Connection, actor: Actor, cmd: CampaignMem
     await repo.bump(conn, actor.org_code, cmd.campaign_id)
     campaign = await repo.get(conn, actor.org_code, cmd.campaign_id, with_totals=False)
     await events.emit_one(
-        conn, actor, "campaign", cmd.campaign_id, "member_removed",
-        {"campaign_id": cmd.campaign_id, "profile_id": cmd.profile_id}, campaign.revision,
+        conn,
+        actor,
+        "campaign",
+        cmd.campaign_id,
+        "member_removed",
+        {"campaign_id": cmd.campaign_id, "profile_id": cmd.profile_id},
+        campaign.revision,
     )
     return campaign
 
@@ -136,7 +147,9 @@ async def set_discount_tiers(conn: asyncpg.Connection, actor: Actor, cmd: Discou
     if problems:
         raise ValidationFailed(f"invalid ladder: {problems[0]['path']}: {problems[0]['message']}", problems)
     row = await repo.load(conn, actor.org_code, cmd.campaign_id, lock="update")
-    check_revision(expected=cmd.expected_revision, current=row["revision"], what=f"campaign {cmd.campaign_id}")
+    check_revision(
+        expected=cmd.expected_revision, current=row["revision"], what=f"campaign {cmd.campaign_id}"
+    )
     if row["status"] == "ended":
         raise InvalidState(
             f"campaign {cmd.campaign_id} has ended", state="ended", required="draft, active or paused"

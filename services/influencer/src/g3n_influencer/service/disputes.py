@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import asyncpg
-
 from g3n_kit.errors import check_revision
 from g3n_kit.ids import new_id
 
@@ -22,7 +21,9 @@ async def create_dispute(conn: asyncpg.Connection, actor: Actor, cmd: DisputeCre
     earning_ids = sorted(set(cmd.earning_ids))
     states = await earnings_repo.lock(conn, actor.org_code, earning_ids)
     dispute_id = new_id("dsp")
-    entries = hold_states(states, reason=f"dispute: {cmd.reason}", until=None, dispute_id=dispute_id, actor=actor)
+    entries = hold_states(
+        states, reason=f"dispute: {cmd.reason}", until=None, dispute_id=dispute_id, actor=actor
+    )
     await repo.insert(conn, actor.org_code, dispute_id, earning_ids, cmd.reason, cmd.note, actor.actor)
     await earnings_repo.save(conn, states)
     await ledger.append(conn, entries)
@@ -53,7 +54,10 @@ async def resolve_dispute(conn: asyncpg.Connection, actor: Actor, cmd: DisputeSt
             amount = s.net_minor
             await spread_to_lines(conn, actor.org_code, s.attribution_id, amount)
             entry, c = clawback_state(
-                s, amount, reason=f"dispute {cmd.dispute_id} rejected: {cmd.note}", actor=actor,
+                s,
+                amount,
+                reason=f"dispute {cmd.dispute_id} rejected: {cmd.note}",
+                actor=actor,
                 dispute_id=cmd.dispute_id,
             )
             entries.append(entry)

@@ -12,7 +12,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
-
 from g3n_kit.db import Database
 from g3n_kit.errors import InvalidState
 
@@ -54,7 +53,9 @@ async def list_earnings(
     return await repo.list_page(conn, actor.org_code, cmd)
 
 
-async def _changed(conn: asyncpg.Connection, actor: Actor, states: Sequence[EarningState], action: str) -> Earnings:
+async def _changed(
+    conn: asyncpg.Connection, actor: Actor, states: Sequence[EarningState], action: str
+) -> Earnings:
     await repo.save(conn, states)
     await events.emit(
         conn,
@@ -65,7 +66,12 @@ async def _changed(conn: asyncpg.Connection, actor: Actor, states: Sequence[Earn
 
 
 def hold_states(
-    states: Sequence[EarningState], *, reason: str, until: datetime | None, dispute_id: str | None, actor: Actor
+    states: Sequence[EarningState],
+    *,
+    reason: str,
+    until: datetime | None,
+    dispute_id: str | None,
+    actor: Actor,
 ) -> list[ledger.Entry]:
     """Put locked earnings on hold (checked first, all or nothing); returns the ledger entries."""
     for s in states:
@@ -74,8 +80,20 @@ def hold_states(
     now = _now()
     for s in states:
         entries.append(
-            ledger.move(s.org_code, s.profile_id, s.currency, s.earning_id, "hold", s.net_minor, status_from=s.status,
-                        status_to="held", source=actor.source, actor=actor.actor, reason=reason, dispute_id=dispute_id)
+            ledger.move(
+                s.org_code,
+                s.profile_id,
+                s.currency,
+                s.earning_id,
+                "hold",
+                s.net_minor,
+                status_from=s.status,
+                status_to="held",
+                source=actor.source,
+                actor=actor.actor,
+                reason=reason,
+                dispute_id=dispute_id,
+            )
         )
         s.held_from, s.status = s.status, "held"
         s.hold_reason, s.hold_until, s.hold_dispute_id, s.held_at = reason, until, dispute_id, now
@@ -100,9 +118,20 @@ def clear_states(
     for s in states:
         assert s.held_from is not None
         entries.append(
-            ledger.move(s.org_code, s.profile_id, s.currency, s.earning_id, "hold_clear", s.net_minor,
-                        status_from="held", status_to=s.held_from, source=actor.source, actor=actor.actor,
-                        reason=note, dispute_id=dispute_id)
+            ledger.move(
+                s.org_code,
+                s.profile_id,
+                s.currency,
+                s.earning_id,
+                "hold_clear",
+                s.net_minor,
+                status_from="held",
+                status_to=s.held_from,
+                source=actor.source,
+                actor=actor.actor,
+                reason=note,
+                dispute_id=dispute_id,
+            )
         )
         s.status = s.held_from
         s.clear_hold()
@@ -120,9 +149,19 @@ def clawback_state(
     if s.status == "reversed":
         s.clear_hold()
     s.dirty = True
-    entry = ledger.clawback(s.org_code, s.profile_id, s.currency, s.earning_id, amount, status_from=before,
-                            status_to=s.status, reason=reason, source=actor.source, actor=actor.actor,
-                            dispute_id=dispute_id)
+    entry = ledger.clawback(
+        s.org_code,
+        s.profile_id,
+        s.currency,
+        s.earning_id,
+        amount,
+        status_from=before,
+        status_to=s.status,
+        reason=reason,
+        source=actor.source,
+        actor=actor.actor,
+        dispute_id=dispute_id,
+    )
     return entry, entry.carry_over_delta_minor
 
 
@@ -130,12 +169,16 @@ async def spread_to_lines(conn: asyncpg.Connection, org: str, attribution_id: st
     """Record a manual clawback on the earning's lines (largest remainder over what remains)."""
     remaining = await attributions_repo.line_remainders(conn, org, attribution_id)
     parts = spread_clawback(amount, [r for _, r in remaining])
-    await attributions_repo.add_line_clawbacks(conn, org, attribution_id, [lid for lid, _ in remaining], parts)
+    await attributions_repo.add_line_clawbacks(
+        conn, org, attribution_id, [lid for lid, _ in remaining], parts
+    )
 
 
 async def hold_earnings(conn: asyncpg.Connection, actor: Actor, cmd: EarningsHold) -> Earnings:
     states = await repo.lock(conn, actor.org_code, cmd.earning_ids)
-    await ledger.append(conn, hold_states(states, reason=cmd.reason, until=cmd.until, dispute_id=None, actor=actor))
+    await ledger.append(
+        conn, hold_states(states, reason=cmd.reason, until=cmd.until, dispute_id=None, actor=actor)
+    )
     return await _changed(conn, actor, states, "held")
 
 
@@ -154,9 +197,19 @@ async def release_earnings(conn: asyncpg.Connection, actor: Actor, cmd: Earnings
     for s in states:
         early = s.available_at > now
         entries.append(
-            ledger.move(s.org_code, s.profile_id, s.currency, s.earning_id, "release", s.net_minor,
-                        status_from="pending", status_to="released", source=actor.source, actor=actor.actor,
-                        reason="released early by finance" if early else "released by finance")
+            ledger.move(
+                s.org_code,
+                s.profile_id,
+                s.currency,
+                s.earning_id,
+                "release",
+                s.net_minor,
+                status_from="pending",
+                status_to="released",
+                source=actor.source,
+                actor=actor.actor,
+                reason="released early by finance" if early else "released by finance",
+            )
         )
         s.status, s.released_at, s.dirty = "released", now, True
     await ledger.append(conn, entries)
@@ -193,17 +246,37 @@ async def _job_batch(db: Database, select_sql: str, apply: str, name: str) -> in
         for s in states:
             if apply == "release":
                 entries.append(
-                    ledger.move(s.org_code, s.profile_id, s.currency, s.earning_id, "release", s.net_minor,
-                                status_from="pending", status_to="released", source="scheduler", actor=actor.actor,
-                                reason="holding period over")
+                    ledger.move(
+                        s.org_code,
+                        s.profile_id,
+                        s.currency,
+                        s.earning_id,
+                        "release",
+                        s.net_minor,
+                        status_from="pending",
+                        status_to="released",
+                        source="scheduler",
+                        actor=actor.actor,
+                        reason="holding period over",
+                    )
                 )
                 s.status, s.released_at = "released", now
             else:
                 assert s.held_from is not None
                 entries.append(
-                    ledger.move(s.org_code, s.profile_id, s.currency, s.earning_id, "hold_clear", s.net_minor,
-                                status_from="held", status_to=s.held_from, source="scheduler", actor=actor.actor,
-                                reason="hold expired")
+                    ledger.move(
+                        s.org_code,
+                        s.profile_id,
+                        s.currency,
+                        s.earning_id,
+                        "hold_clear",
+                        s.net_minor,
+                        status_from="held",
+                        status_to=s.held_from,
+                        source="scheduler",
+                        actor=actor.actor,
+                        reason="hold expired",
+                    )
                 )
                 s.status = s.held_from
                 s.clear_hold()
@@ -214,7 +287,10 @@ async def _job_batch(db: Database, select_sql: str, apply: str, name: str) -> in
         await events.emit(
             conn,
             actor,
-            [Change("earning", s.earning_id, action, repo.summary(s), s.revision, s.org_code) for s in states],
+            [
+                Change("earning", s.earning_id, action, repo.summary(s), s.revision, s.org_code)
+                for s in states
+            ],
         )
         return len(states)
 
@@ -224,7 +300,8 @@ _DUE_SQL = f"""SELECT e.org_code, {repo.COLUMNS} FROM ifm_earnings e
     ORDER BY e.available_at, e.org_code, e.earning_id LIMIT $1 FOR UPDATE SKIP LOCKED"""
 
 _EXPIRED_SQL = f"""SELECT e.org_code, {repo.COLUMNS} FROM ifm_earnings e
-    WHERE e.status = 'held' AND e.hold_until IS NOT NULL AND e.hold_until <= now() AND e.hold_dispute_id IS NULL
+    WHERE e.status = 'held' AND e.hold_until IS NOT NULL AND e.hold_until <= now()
+      AND e.hold_dispute_id IS NULL
     ORDER BY e.hold_until, e.org_code, e.earning_id LIMIT $1 FOR UPDATE SKIP LOCKED"""
 
 
@@ -251,7 +328,7 @@ async def expire_holds(db: Database) -> int:
 async def purge_parked_returns(db: Database, *, retention_days: int) -> int:
     async with db.transaction() as conn:
         status = await conn.execute(
-            "DELETE FROM ifm_parked_returns WHERE parked_at < now() - make_interval(days => $1)", retention_days
+            "DELETE FROM ifm_parked_returns WHERE parked_at < now() - make_interval(days => $1)",
+            retention_days,
         )
     return int(status.split()[-1])
-

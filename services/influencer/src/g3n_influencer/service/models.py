@@ -12,11 +12,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal, Self
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
-
 from g3n_contracts.primitives import CurrencyCode
 from g3n_kit.operations import RequestModel
 from g3n_kit.paging import ListRequest
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 INT64_MAX = 2**63 - 1
 

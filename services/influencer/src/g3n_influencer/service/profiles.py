@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import asyncpg
-
 from g3n_kit.errors import ValidationFailed, check_revision
 from g3n_kit.ids import new_id
 
@@ -84,7 +83,9 @@ async def set_profile_status(conn: asyncpg.Connection, actor: Actor, cmd: Profil
     row = await repo.load(conn, actor.org_code, cmd.profile_id, lock=True)
     check_revision(expected=cmd.expected_revision, current=row["revision"], what=f"profile {cmd.profile_id}")
     check_profile_transition(row["status"], cmd.status, profile_id=cmd.profile_id)
-    await repo.update(conn, actor.org_code, cmd.profile_id, {"status": cmd.status, "status_reason": cmd.reason})
+    await repo.update(
+        conn, actor.org_code, cmd.profile_id, {"status": cmd.status, "status_reason": cmd.reason}
+    )
     profile = await repo.get(conn, actor.org_code, cmd.profile_id)
     await events.emit_one(
         conn, actor, "profile", profile.profile_id, "status_changed", profile, profile.revision
