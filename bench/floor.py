@@ -24,7 +24,6 @@ import asyncpg
 import orjson
 from aiokafka import AIOKafkaConsumer
 from common import bench_stack, git_rev, machine, produce, sale_messages, write_section
-
 from g3n_contracts import parse_event
 
 

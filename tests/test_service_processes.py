@@ -13,7 +13,6 @@ from typing import Any
 
 import httpx
 import pytest
-
 from g3n_devstack.procs import free_port
 
 PROCESSES = ("http", "consumer", "relay", "scheduler")

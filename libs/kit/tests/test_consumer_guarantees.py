@@ -13,16 +13,13 @@ import asyncpg
 import orjson
 import pytest
 from aiokafka import AIOKafkaProducer
-from support.applier import apply_sales
+from g3n_contracts import event_types
+from g3n_contracts.topics import dlq_topic
+from g3n_kit.db import Database
+from g3n_kit.relay import OutboxRelay
 from support.applier import main as applier_main
 from support.events import envelope_bytes, sale_bytes, sale_payload
 from support.procs import kill9, read_all, start, terminate
-
-from g3n_contracts import event_types
-from g3n_contracts.topics import dlq_topic
-from g3n_kit.consumer import ConsumerLoop
-from g3n_kit.db import Database
-from g3n_kit.relay import OutboxRelay
 
 
 async def _produce(bootstrap: str, topic: str, messages: list[tuple[bytes, bytes]]) -> None:

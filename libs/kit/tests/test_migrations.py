@@ -10,7 +10,6 @@ from typing import Any
 
 import asyncpg
 import pytest
-
 from g3n_kit.migrations import KIT_MIGRATIONS, MigrationError, MigrationSource, migrate
 
 
@@ -53,7 +52,7 @@ def _package(tmp_path: Path, files: dict[str, str]) -> str:
 
 def test_a_malformed_file_name_is_refused(tmp_path: Path) -> None:
     name = _package(tmp_path, {"1_create.sql": "SELECT 1;"})
-    with pytest.raises(MigrationError, match="NNNN_name.sql"):
+    with pytest.raises(MigrationError, match=r"NNNN_name\.sql"):
         MigrationSource("x", name).load()
 
 

@@ -10,9 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
-from support.procs import kill9, read_all, start, terminate
-
 from g3n_kit.migrations import KIT_MIGRATIONS, migrate
+from support.procs import kill9, read_all, start, terminate
 
 
 async def test_relay_sigkilled_mid_batch_delivers_every_row_and_only_redelivers_same_event_ids(

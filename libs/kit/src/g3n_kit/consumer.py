@@ -32,9 +32,9 @@ from typing import Any
 import asyncpg
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.errors import CommitFailedError, KafkaError
-
 from g3n_contracts import ContractError, EventEnvelope, event_types, parse_event
 from g3n_contracts.topics import dlq_topic
+
 from g3n_kit.db import Database
 from g3n_kit.kafka import ensure_topics
 from g3n_kit.metrics import (
@@ -64,7 +64,7 @@ class InboundEvent:
 BatchHandler = Callable[[asyncpg.Connection, Sequence[InboundEvent]], Awaitable[None]]
 
 
-class PoisonEvent(Exception):  # noqa: N818 - it names the event, not an error condition
+class PoisonEvent(Exception):
     """Raised by a handler for an event that can never be applied (it goes to the DLQ)."""
 
     def __init__(self, reason: str, detail: str) -> None:

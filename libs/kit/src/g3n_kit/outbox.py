@@ -10,9 +10,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import asyncpg
-from pydantic import BaseModel
-
 from g3n_contracts import EventEnvelope, encode_event, kafka_key, new_event
+from pydantic import BaseModel
 
 Headers = list[tuple[str, bytes]]
 

@@ -16,7 +16,6 @@ from collections.abc import Sequence
 from typing import Any
 
 import asyncpg
-
 from g3n_kit.consumer import ConsumerLoop, InboundEvent, PoisonEvent
 from g3n_kit.db import Database
 from g3n_kit.migrations import KIT_MIGRATIONS, migrate
