@@ -123,7 +123,7 @@ async def produce(bootstrap: str, topic: str, messages: list[tuple[bytes, bytes]
 def write_section(name: str, body: str) -> None:
     """Replace (or append) the section between markers `<!-- bench:name -->` in docs/benchmarks.md."""
     start, end = f"<!-- bench:{name} -->", f"<!-- /bench:{name} -->"
-    header = "# Benchmarks\n\nMeasured on this project's own machines; each section says how to reproduce it.\n"
+    header = "# Benchmarks\n\nMeasured on this project's machines; each section says how to reproduce it.\n"
     text = RESULTS.read_text() if RESULTS.exists() else header
     block = f"{start}\n{body.rstrip()}\n{end}"
     pattern = re.compile(re.escape(start) + ".*?" + re.escape(end), re.S)
