@@ -65,3 +65,27 @@ async def test_relay_sigkilled_mid_batch_delivers_every_row_and_only_redelivers_
     assert set(copies) == {str(e) for e in ids}, "every outbox row reached the topic"
     assert all(len(v) == 1 for v in copies.values()), "a redelivery is byte-identical (same event_id)"
     assert len(records) >= total
+
+
+async def test_outbox_purge_deletes_only_rows_sent_before_the_retention(stack: Any) -> None:
+    from g3n_kit.db import Database
+    from g3n_kit.relay import purge_sent_outbox
+
+    dsn = await stack.aensure_database(f"kit_purge_{uuid.uuid4().hex[:8]}")
+    await migrate(dsn, [KIT_MIGRATIONS])
+    db = await Database.connect(dsn)
+    try:
+        async with db.transaction() as conn:
+            await conn.execute(
+                """INSERT INTO outbox (topic, msg_value, sent_at)
+                   SELECT 't', 'v'::bytea, CASE WHEN g % 3 = 0 THEN now() - interval '8 days'
+                                                WHEN g % 3 = 1 THEN now() - interval '1 day'
+                                                ELSE NULL END
+                   FROM generate_series(1, 300) g"""
+            )
+        assert await purge_sent_outbox(db, keep_days=7, batch=40) == 100
+        async with db.connection() as conn:
+            assert await conn.fetchval("SELECT count(*) FROM outbox WHERE sent_at IS NULL") == 100
+            assert await conn.fetchval("SELECT count(*) FROM outbox WHERE sent_at IS NOT NULL") == 100
+    finally:
+        await db.close()

@@ -104,3 +104,23 @@ async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> bool:
         return True
     except TimeoutError:
         return False
+
+
+async def purge_sent_outbox(db: Database, *, keep_days: int = 7, batch: int = 10_000) -> int:
+    """Delete outbox rows published more than `keep_days` ago (a scheduled job; safe when two
+    schedulers run it at once). Unsent rows are never touched."""
+    total = 0
+    while True:
+        async with db.transaction() as conn:
+            status = await conn.execute(
+                """DELETE FROM outbox WHERE id = ANY(ARRAY(
+                       SELECT id FROM outbox WHERE sent_at IS NOT NULL
+                         AND sent_at < now() - make_interval(days => $1)
+                       ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED))""",
+                keep_days,
+                batch,
+            )
+        deleted = int(status.split()[-1])
+        total += deleted
+        if deleted < batch:
+            return total

@@ -227,6 +227,17 @@ async def run_relay(defn: ServiceDefinition) -> None:
         await db.close()
 
 
+def kit_jobs() -> list[ScheduledJob]:
+    """Housekeeping every service's scheduler runs besides its own jobs."""
+    from g3n_kit.operations import purge_expired_idempotency_keys
+    from g3n_kit.relay import purge_sent_outbox
+
+    return [
+        ScheduledJob("kit.idempotency_purge", 600.0, purge_expired_idempotency_keys),
+        ScheduledJob("kit.outbox_purge", 600.0, purge_sent_outbox),
+    ]
+
+
 async def run_jobs_once(db: Database, jobs: Sequence[ScheduledJob]) -> dict[str, int]:
     return {job.name: await job.run(db) for job in jobs}
 
@@ -236,9 +247,10 @@ async def run_scheduler(defn: ServiceDefinition) -> None:
     stop = _stop_on_signals()
     db = await open_database(defn, max_size=3)
     last: dict[str, float] = {}
+    jobs = [*kit_jobs(), *defn.jobs]
     try:
         while not stop.is_set():
-            for job in defn.jobs:
+            for job in jobs:
                 if time.monotonic() - last.get(job.name, 0.0) < job.interval_s:
                     continue
                 last[job.name] = time.monotonic()
