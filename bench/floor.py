@@ -16,7 +16,7 @@ import asyncio
 import sys
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -88,6 +88,55 @@ async def _consume(
             await pool.close()
 
 
+async def _kit_loop(bootstrap: str, topic: str, n: int, dsn: str) -> float:
+    """The same rows through the kit's ConsumerLoop: what the inbox and the loop itself cost."""
+    from g3n_kit.consumer import ConsumerLoop, InboundEvent
+    from g3n_kit.db import Database
+    from g3n_kit.migrations import KIT_MIGRATIONS, migrate
+
+    await migrate(dsn, [KIT_MIGRATIONS])
+    db = await Database.connect(dsn, min_size=4, max_size=6)
+    done = asyncio.Event()
+    seen = 0
+    t0 = 0.0
+
+    async def handler(conn: Any, events: Sequence[InboundEvent]) -> None:
+        nonlocal seen, t0
+        if not t0:
+            t0 = time.perf_counter()
+        rows = []
+        for ev in events:
+            p: Any = ev.envelope.payload
+            rows.append(
+                (
+                    ev.envelope.event_id,
+                    ev.envelope.org_code,
+                    p.order_id,
+                    sum(line.net_amount_minor for line in p.lines),
+                )
+            )
+        await conn.copy_records_to_table(
+            "floor_rows", records=rows, columns=["event_id", "org_code", "order_id", "net_minor"]
+        )
+        seen += len(events)
+        if seen >= n:
+            done.set()
+
+    loop = ConsumerLoop(
+        db=db,
+        bootstrap=bootstrap,
+        group=f"kit-{uuid.uuid4().hex[:6]}",
+        handlers={topic: handler},
+        max_batch=5000,
+    )
+    task = asyncio.create_task(loop.run(done))
+    await done.wait()
+    elapsed = time.perf_counter() - t0
+    await task
+    await db.close()
+    return n / elapsed
+
+
 async def run(n: int) -> None:
     with bench_stack() as stack:
         topic = "bench.floor.sales"
@@ -109,6 +158,8 @@ async def run(n: int) -> None:
         print(f"consume + decode + COPY + commit {floor:,.0f}/s", flush=True)
         validated = await _consume(stack.kafka_bootstrap, topic, n, dsn, _validated_row)
         print(f"consume + contract validation + COPY + commit {validated:,.0f}/s", flush=True)
+        kit = await _kit_loop(stack.kafka_bootstrap, topic, n, dsn)
+        print(f"kit ConsumerLoop (contracts + inbox + COPY + commit) {kit:,.0f}/s", flush=True)
     write_section(
         "floor",
         f"""## Foundation: the raw ingest floor
@@ -123,6 +174,7 @@ Local Kafka (KRaft, one node) and PostgreSQL 15 with default durability, both on
 | consume only (`getmany`, no decoding) | {consume_only:,.0f} |
 | **floor**: consume + minimal JSON decode + `COPY` + offset commit | **{floor:,.0f}** |
 | same with full contract validation (`g3n_contracts.parse_event`) | {validated:,.0f} |
+| the kit's `ConsumerLoop` (contracts + inbox dedupe + `COPY` in one transaction + commit) | {kit:,.0f} |
 
 The floor is what later ingest benchmarks compare with (goal: a service applying its business
 rules at ≥ 50% of it).

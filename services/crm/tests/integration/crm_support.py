@@ -9,15 +9,14 @@ from typing import Any
 
 import httpx
 import pytest_asyncio
+from g3n_crm.bootstrap import build
+from g3n_crm.settings import Settings
 from g3n_devstack.naming import unique_name
 from g3n_devstack.stack import Stack
 from g3n_kit.apikeys import CRM_ROLES, create_api_key
 from g3n_kit.db import Database
 from g3n_kit.http import create_app
 from g3n_kit.migrations import migrate
-
-from g3n_crm.bootstrap import build
-from g3n_crm.settings import Settings
 
 ALL_ROLES = ("crm_view", "crm_manage", "crm_loyalty", "crm_giftcard")
 
@@ -69,7 +68,9 @@ class CrmEnv:
         headers = {"x-orgcode": org, "x-api-key": key or await self.key(org, roles)}
         if idem:
             headers["idempotency-key"] = idem
-        resp = await (client or self.client).post("/crm/" + name.replace(".", "/"), json=body or {}, headers=headers)
+        resp = await (client or self.client).post(
+            "/crm/" + name.replace(".", "/"), json=body or {}, headers=headers
+        )
         return Reply(resp.status_code, resp.json())
 
     async def ok(self, name: str, body: dict[str, Any] | None = None, **kw: Any) -> Any:

@@ -37,18 +37,33 @@ EXPECTED_ROLES = {  # same table as tests/unit/test_operation_table.py
 
 
 async def _seed(env: CrmEnv, org: str) -> dict[str, Any]:
-    cus = await env.ok("customer.create", {"email": f"x@{org}.example", "external_ref": f"ref-{org}"}, org=org)
+    cus = await env.ok(
+        "customer.create", {"email": f"x@{org}.example", "external_ref": f"ref-{org}"}, org=org
+    )
     cid = cus["customer_id"]
-    earn = await env.ok("loyalty.earn", {"customer_id": cid, "points": 100, "reason": "x", "source_ref": f"o-{org}"}, org=org)
+    earn = await env.ok(
+        "loyalty.earn", {"customer_id": cid, "points": 100, "reason": "x", "source_ref": f"o-{org}"}, org=org
+    )
     red = await env.ok("loyalty.redeem", {"customer_id": cid, "points": 10, "reason": "x"}, org=org)
-    card = await env.ok("giftcard.issue", {"amount": {"amount_minor": 500, "currency": "USD"}, "reason": "x"}, org=org)
+    card = await env.ok(
+        "giftcard.issue", {"amount": {"amount_minor": 500, "currency": "USD"}, "reason": "x"}, org=org
+    )
     gred = await env.ok(
-        "giftcard.redeem", {"code": card["code"], "amount": {"amount_minor": 100, "currency": "USD"}, "order_ref": "o"},
+        "giftcard.redeem",
+        {"code": card["code"], "amount": {"amount_minor": 100, "currency": "USD"}, "order_ref": "o"},
         org=org,
     )
-    return {"cid": cid, "email": f"x@{org}.example", "ref": f"ref-{org}", "earn": earn["entry_id"],
-            "source_ref": f"o-{org}", "redemption": red["redemption_id"], "card": card["giftcard_id"],
-            "code": card["code"], "gredemption": gred["redemption_id"]}
+    return {
+        "cid": cid,
+        "email": f"x@{org}.example",
+        "ref": f"ref-{org}",
+        "earn": earn["entry_id"],
+        "source_ref": f"o-{org}",
+        "redemption": red["redemption_id"],
+        "card": card["giftcard_id"],
+        "code": card["code"],
+        "gredemption": gred["redemption_id"],
+    }
 
 
 def _bodies(a: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
@@ -59,18 +74,39 @@ def _bodies(a: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
         "customer.get": [{"customer_id": a["cid"]}, {"email": a["email"]}, {"external_ref": a["ref"]}],
         "customer.list": [{}],
         "customer.update": [{"customer_id": a["cid"], "expected_revision": 1, "given_name": "X"}],
-        "customer.status.set": [{"customer_id": a["cid"], "expected_revision": 1, "status": "blocked", "reason": "x"}],
+        "customer.status.set": [
+            {"customer_id": a["cid"], "expected_revision": 1, "status": "blocked", "reason": "x"}
+        ],
         "customer.anonymize": [{"customer_id": a["cid"], "reason": "x"}],
-        "customer.consent.set": [{"customer_id": a["cid"], "expected_revision": 1, "channel": "sms",
-                                  "purpose": "analytics", "status": "granted", "source": "x"}],
+        "customer.consent.set": [
+            {
+                "customer_id": a["cid"],
+                "expected_revision": 1,
+                "channel": "sms",
+                "purpose": "analytics",
+                "status": "granted",
+                "source": "x",
+            }
+        ],
         "customer.consent.list": [{"customer_id": a["cid"]}],
         "loyalty.policy.get": [{}],
-        "loyalty.policy.set": [{"expected_revision": 1, "points_per_currency_unit": 1, "currency": "USD",
-                                "pending_days": 0, "min_redeem_points": 1, "point_value_minor": 1}],
+        "loyalty.policy.set": [
+            {
+                "expected_revision": 1,
+                "points_per_currency_unit": 1,
+                "currency": "USD",
+                "pending_days": 0,
+                "min_redeem_points": 1,
+                "point_value_minor": 1,
+            }
+        ],
         "loyalty.earn": [{"customer_id": a["cid"], "points": 5, "reason": "x"}],
         "loyalty.redeem": [{"customer_id": a["cid"], "points": 5, "reason": "x"}],
         "loyalty.restore": [{"redemption_id": a["redemption"], "reason": "x"}],
-        "loyalty.reverse": [{"earn_entry_id": a["earn"], "reason": "x"}, {"source_ref": a["source_ref"], "reason": "x"}],
+        "loyalty.reverse": [
+            {"earn_entry_id": a["earn"], "reason": "x"},
+            {"source_ref": a["source_ref"], "reason": "x"},
+        ],
         "loyalty.adjust": [{"customer_id": a["cid"], "points": 5, "reason": "x"}],
         "loyalty.ledger.list": [{"customer_id": a["cid"]}],
         "giftcard.issue": [{"amount": usd, "customer_id": a["cid"], "reason": "x"}],
@@ -83,7 +119,13 @@ def _bodies(a: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
 
 
 # Calls that name no object of org A: for them "cross-org" is org B's key on x-orgcode A.
-_NAMES_NO_OBJECT = {"customer.create", "customer.list", "loyalty.policy.get", "loyalty.policy.set", "giftcard.list"}
+_NAMES_NO_OBJECT = {
+    "customer.create",
+    "customer.list",
+    "loyalty.policy.get",
+    "loyalty.policy.set",
+    "giftcard.list",
+}
 
 
 async def test_cross_org_is_not_found_and_missing_role_is_forbidden_for_every_call(crm_env: CrmEnv) -> None:
@@ -115,7 +157,9 @@ async def test_cross_org_is_not_found_and_missing_role_is_forbidden_for_every_ca
 
 async def test_wrong_code_and_another_orgs_code_get_the_same_answer(crm_env: CrmEnv) -> None:
     env = crm_env
-    mine = await env.ok("giftcard.issue", {"amount": {"amount_minor": 500, "currency": "USD"}, "reason": "x"}, org="org-c")
+    mine = await env.ok(
+        "giftcard.issue", {"amount": {"amount_minor": 500, "currency": "USD"}, "reason": "x"}, org="org-c"
+    )
     body = {"amount": {"amount_minor": 1, "currency": "USD"}, "order_ref": "o"}
     foreign = await env.call("giftcard.redeem", {**body, "code": mine["code"]}, org="org-d")
     wrong = await env.call("giftcard.redeem", {**body, "code": "ZZZZ-ZZZZ-ZZZZ-ZZZZ"}, org="org-d")

@@ -8,23 +8,44 @@ from crm_support import CrmEnv
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 
-async def test_anonymize_erases_fields_proofs_and_stored_responses_but_keeps_balances(crm_env: CrmEnv) -> None:
+async def test_anonymize_erases_fields_proofs_and_stored_responses_but_keeps_balances(
+    crm_env: CrmEnv,
+) -> None:
     env = crm_env
     created = await env.ok(
         "customer.create",
-        {"email": "erase.me@example.com", "phone": "+1 555 0100", "given_name": "Erin", "family_name": "Rase",
-         "external_ref": "EXT-77", "locale": "en-US", "tags": ["newsletter"]},
+        {
+            "email": "erase.me@example.com",
+            "phone": "+1 555 0100",
+            "given_name": "Erin",
+            "family_name": "Rase",
+            "external_ref": "EXT-77",
+            "locale": "en-US",
+            "tags": ["newsletter"],
+        },
         idem="create-erin",
     )
     cid = created["customer_id"]
     await env.ok(
         "customer.consent.set",
-        {"customer_id": cid, "expected_revision": 1, "channel": "email", "purpose": "marketing",
-         "status": "granted", "source": "web", "proof": {"ip": "198.51.100.7", "ua": "Firefox"}},
+        {
+            "customer_id": cid,
+            "expected_revision": 1,
+            "channel": "email",
+            "purpose": "marketing",
+            "status": "granted",
+            "source": "web",
+            "proof": {"ip": "198.51.100.7", "ua": "Firefox"},
+        },
     )
-    earn = await env.ok("loyalty.earn", {"customer_id": cid, "points": 300, "reason": "x", "source_ref": "o-erin"})
+    earn = await env.ok(
+        "loyalty.earn", {"customer_id": cid, "points": 300, "reason": "x", "source_ref": "o-erin"}
+    )
     await env.ok("loyalty.redeem", {"customer_id": cid, "points": 100, "reason": "x"})
-    card = await env.ok("giftcard.issue", {"amount": {"amount_minor": 700, "currency": "USD"}, "customer_id": cid, "reason": "x"})
+    card = await env.ok(
+        "giftcard.issue",
+        {"amount": {"amount_minor": 700, "currency": "USD"}, "customer_id": cid, "reason": "x"},
+    )
 
     anon = await env.ok("customer.anonymize", {"customer_id": cid, "reason": "art. 17 request"})
     for name in ("email", "phone", "given_name", "family_name", "external_ref", "locale"):
@@ -37,14 +58,23 @@ async def test_anonymize_erases_fields_proofs_and_stored_responses_but_keeps_bal
     assert log["items"][0]["status"] == "granted"
     assert (await env.call("customer.get", {"email": "erase.me@example.com"})).status == 404
     ledger = await env.ok("loyalty.ledger.list", {"customer_id": cid})
-    assert [e["kind"] for e in ledger["items"]] == ["redeem", "earn"] and ledger["items"][1]["entry_id"] == earn["entry_id"]
+    assert [e["kind"] for e in ledger["items"]] == ["redeem", "earn"] and ledger["items"][1][
+        "entry_id"
+    ] == earn["entry_id"]
     assert (await env.ok("giftcard.get", {"giftcard_id": card["giftcard_id"]}))["balance_minor"] == 700
 
     # the email can be used by a new customer; the replayed create no longer shows personal data
     replay = await env.ok(
         "customer.create",
-        {"email": "erase.me@example.com", "phone": "+1 555 0100", "given_name": "Erin", "family_name": "Rase",
-         "external_ref": "EXT-77", "locale": "en-US", "tags": ["newsletter"]},
+        {
+            "email": "erase.me@example.com",
+            "phone": "+1 555 0100",
+            "given_name": "Erin",
+            "family_name": "Rase",
+            "external_ref": "EXT-77",
+            "locale": "en-US",
+            "tags": ["newsletter"],
+        },
         idem="create-erin",
     )
     assert replay["customer_id"] == cid and replay["email"] is None and replay["given_name"] is None
@@ -53,7 +83,9 @@ async def test_anonymize_erases_fields_proofs_and_stored_responses_but_keeps_bal
         rows = await conn.fetch("SELECT response_body FROM idempotency_keys")
         outbox = await conn.fetch("SELECT msg_value FROM outbox")
         dump = await conn.fetchval("SELECT string_agg(t::text, ' ') FROM (SELECT * FROM customers) t")
-        consent_dump = await conn.fetchval("SELECT string_agg(t::text, ' ') FROM (SELECT * FROM consent_log) t")
+        consent_dump = await conn.fetchval(
+            "SELECT string_agg(t::text, ' ') FROM (SELECT * FROM consent_log) t"
+        )
     for needle in (b"erase.me", b"Erin", b"Rase", b"EXT-77", b"0100", b"198.51.100.7"):
         assert all(needle not in bytes(r["response_body"]) for r in rows), needle
         assert all(needle not in bytes(r["msg_value"]) for r in outbox), needle

@@ -9,7 +9,6 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from crm_support import CrmEnv
-
 from g3n_crm.domain.giftcard import normalise_code
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -20,37 +19,57 @@ async def test_issue_redeem_get_and_over_redeem(crm_env: CrmEnv) -> None:
     cus = await env.ok("customer.create", {"email": "gift@example.com"})
     issued = await env.call(
         "giftcard.issue",
-        {"amount": {"amount_minor": 5000, "currency": "USD"}, "customer_id": cus["customer_id"], "reason": "promo"},
+        {
+            "amount": {"amount_minor": 5000, "currency": "USD"},
+            "customer_id": cus["customer_id"],
+            "reason": "promo",
+        },
     )
     assert issued.status == 200
     card = issued.data
     code = card["code"]
-    assert card["status"] == "active" and card["balance_minor"] == 5000 and card["last4"] == normalise_code(code)[-4:]
+    assert (
+        card["status"] == "active"
+        and card["balance_minor"] == 5000
+        and card["last4"] == normalise_code(code)[-4:]
+    )
 
     red = await env.ok(
-        "giftcard.redeem", {"code": code, "amount": {"amount_minor": 2000, "currency": "USD"}, "order_ref": "o-9"}
+        "giftcard.redeem",
+        {"code": code, "amount": {"amount_minor": 2000, "currency": "USD"}, "order_ref": "o-9"},
     )
     assert red["applied_minor"] == 2000 and red["balance_minor"] == 3000
     over = await env.call(
-        "giftcard.redeem", {"code": code, "amount": {"amount_minor": 3001, "currency": "USD"}, "order_ref": "o-10"}
+        "giftcard.redeem",
+        {"code": code, "amount": {"amount_minor": 3001, "currency": "USD"}, "order_ref": "o-10"},
     )
     assert over.status == 409 and over.code == "insufficient-balance"
     assert over.body["error"]["details"]["available"] == 3000
     ccy = await env.call(
-        "giftcard.redeem", {"code": code, "amount": {"amount_minor": 1, "currency": "EUR"}, "order_ref": "o-11"}
+        "giftcard.redeem",
+        {"code": code, "amount": {"amount_minor": 1, "currency": "EUR"}, "order_ref": "o-11"},
     )
     assert ccy.status == 400 and ccy.code == "validation-error"
     typed = code.lower().replace("-", " ")
     partial = await env.ok(
         "giftcard.redeem",
-        {"code": typed, "amount": {"amount_minor": 9999, "currency": "USD"}, "order_ref": "o-12", "allow_partial": True},
+        {
+            "code": typed,
+            "amount": {"amount_minor": 9999, "currency": "USD"},
+            "order_ref": "o-12",
+            "allow_partial": True,
+        },
     )
     assert partial["applied_minor"] == 3000 and partial["balance_minor"] == 0
 
-    rev = await env.ok("giftcard.redemption.reverse", {"redemption_id": red["redemption_id"], "amount_minor": 500, "reason": "refund"})
+    rev = await env.ok(
+        "giftcard.redemption.reverse",
+        {"redemption_id": red["redemption_id"], "amount_minor": 500, "reason": "refund"},
+    )
     assert rev["reversed_minor"] == 500 and rev["balance_minor"] == 500
     too_much = await env.call(
-        "giftcard.redemption.reverse", {"redemption_id": red["redemption_id"], "amount_minor": 1501, "reason": "x"}
+        "giftcard.redemption.reverse",
+        {"redemption_id": red["redemption_id"], "amount_minor": 1501, "reason": "x"},
     )
     assert too_much.status == 400
     await env.ok("giftcard.redemption.reverse", {"redemption_id": red["redemption_id"], "reason": "rest"})
@@ -74,23 +93,35 @@ async def test_issue_redeem_get_and_over_redeem(crm_env: CrmEnv) -> None:
     listed = await env.ok("giftcard.list", {"customer_id": cus["customer_id"], "status": "active"})
     assert [c["giftcard_id"] for c in listed["items"]] == [card["giftcard_id"]]
 
-    stale = await env.call("giftcard.void", {"giftcard_id": card["giftcard_id"], "expected_revision": 1, "reason": "x"})
+    stale = await env.call(
+        "giftcard.void", {"giftcard_id": card["giftcard_id"], "expected_revision": 1, "reason": "x"}
+    )
     assert stale.status == 409 and stale.code == "revision-mismatch"
     voided = await env.ok(
-        "giftcard.void", {"giftcard_id": card["giftcard_id"], "expected_revision": data["revision"], "reason": "lost"}
+        "giftcard.void",
+        {"giftcard_id": card["giftcard_id"], "expected_revision": data["revision"], "reason": "lost"},
     )
     assert voided["status"] == "void" and voided["balance_minor"] == 0
     after = await env.call(
-        "giftcard.redeem", {"code": code, "amount": {"amount_minor": 1, "currency": "USD"}, "order_ref": "o-13"}
+        "giftcard.redeem",
+        {"code": code, "amount": {"amount_minor": 1, "currency": "USD"}, "order_ref": "o-13"},
     )
-    assert after.status == 409 and after.code == "invalid-state" and after.body["error"]["details"]["state"] == "void"
-    assert (await env.ok("giftcard.list", {"status": "void"}))["items"][0]["giftcard_id"] == card["giftcard_id"]
+    assert (
+        after.status == 409
+        and after.code == "invalid-state"
+        and after.body["error"]["details"]["state"] == "void"
+    )
+    assert (await env.ok("giftcard.list", {"status": "void"}))["items"][0]["giftcard_id"] == card[
+        "giftcard_id"
+    ]
 
     # the code is stored only as HMAC(secret, normalised code); nothing else holds it
     async with env.db.connection() as conn:
         row = await conn.fetchrow("SELECT * FROM giftcards WHERE giftcard_id = $1", card["giftcard_id"])
         outbox = await conn.fetch("SELECT msg_value FROM outbox")
-    expected = hmac.new(env.settings.giftcard_secret_bytes, normalise_code(code).encode(), hashlib.sha256).digest()
+    expected = hmac.new(
+        env.settings.giftcard_secret_bytes, normalise_code(code).encode(), hashlib.sha256
+    ).digest()
     assert bytes(row["code_hash"]) == expected
     assert all(normalise_code(code).encode() not in bytes(r["msg_value"]) for r in outbox)
     assert all(code.encode() not in bytes(r["msg_value"]) for r in outbox)
@@ -99,17 +130,23 @@ async def test_issue_redeem_get_and_over_redeem(crm_env: CrmEnv) -> None:
 async def test_expired_card_is_invalid_state_and_unknown_code_is_not_found(crm_env: CrmEnv) -> None:
     env = crm_env
     soon = (datetime.now(UTC) + timedelta(seconds=1)).isoformat().replace("+00:00", "Z")
-    card = await env.ok("giftcard.issue", {"amount": {"amount_minor": 100, "currency": "USD"}, "expires_at": soon, "reason": "x"})
+    card = await env.ok(
+        "giftcard.issue",
+        {"amount": {"amount_minor": 100, "currency": "USD"}, "expires_at": soon, "reason": "x"},
+    )
     async with env.db.connection() as conn:  # let it expire without sleeping
         await conn.execute(
-            "UPDATE giftcards SET expires_at = now() - interval '1 second' WHERE giftcard_id = $1", card["giftcard_id"]
+            "UPDATE giftcards SET expires_at = now() - interval '1 second' WHERE giftcard_id = $1",
+            card["giftcard_id"],
         )
     expired = await env.call(
-        "giftcard.redeem", {"code": card["code"], "amount": {"amount_minor": 1, "currency": "USD"}, "order_ref": "o"}
+        "giftcard.redeem",
+        {"code": card["code"], "amount": {"amount_minor": 1, "currency": "USD"}, "order_ref": "o"},
     )
     assert expired.status == 409 and expired.body["error"]["details"]["state"] == "expired"
     assert (await env.ok("giftcard.get", {"giftcard_id": card["giftcard_id"]}))["status"] == "expired"
     unknown = await env.call(
-        "giftcard.redeem", {"code": "0000-0000-0000-0000", "amount": {"amount_minor": 1, "currency": "USD"}, "order_ref": "o"}
+        "giftcard.redeem",
+        {"code": "0000-0000-0000-0000", "amount": {"amount_minor": 1, "currency": "USD"}, "order_ref": "o"},
     )
     assert unknown.status == 404 and unknown.code == "not-found"

@@ -27,7 +27,9 @@ async def _invariant(env: CrmEnv, customer_id: str) -> None:
 async def test_customer_consent_earn_redeem_adjust_restore_reverse_get_list_policy(crm_env: CrmEnv) -> None:
     env = crm_env
     policy = await env.ok("loyalty.policy.get")
-    assert policy["is_default"] is True and policy["points_per_currency_unit"] == 1 and policy["revision"] == 1
+    assert (
+        policy["is_default"] is True and policy["points_per_currency_unit"] == 1 and policy["revision"] == 1
+    )
 
     created = await env.call(
         "customer.create",
@@ -48,7 +50,13 @@ async def test_customer_consent_earn_redeem_adjust_restore_reverse_get_list_poli
 
     no_rev = await env.call(
         "customer.consent.set",
-        {"customer_id": cid, "channel": "email", "purpose": "marketing", "status": "granted", "source": "web"},
+        {
+            "customer_id": cid,
+            "channel": "email",
+            "purpose": "marketing",
+            "status": "granted",
+            "source": "web",
+        },
     )
     assert no_rev.status == 428
     consent = await env.ok(
@@ -67,30 +75,47 @@ async def test_customer_consent_earn_redeem_adjust_restore_reverse_get_list_poli
     assert consent["consents"]["email"]["marketing"]["status"] == "granted" and consent["revision"] == 2
     stale = await env.call(
         "customer.consent.set",
-        {"customer_id": cid, "expected_revision": 1, "channel": "sms", "purpose": "marketing",
-         "status": "granted", "source": "web"},
+        {
+            "customer_id": cid,
+            "expected_revision": 1,
+            "channel": "sms",
+            "purpose": "marketing",
+            "status": "granted",
+            "source": "web",
+        },
     )
-    assert stale.status == 409 and stale.code == "revision-mismatch" and stale.body["error"]["details"] == {
-        "current_revision": 2
-    }
+    assert (
+        stale.status == 409
+        and stale.code == "revision-mismatch"
+        and stale.body["error"]["details"] == {"current_revision": 2}
+    )
     log = await env.ok("customer.consent.list", {"customer_id": cid})
     assert len(log["items"]) == 1 and log["items"][0]["proof"] == {"ip": "203.0.113.9", "form": "newsletter"}
 
     earn = await env.ok(
         "loyalty.earn",
-        {"customer_id": cid, "amount": {"amount_minor": 12599, "currency": "USD"}, "reason": "order",
-         "source_ref": "o-1"},
+        {
+            "customer_id": cid,
+            "amount": {"amount_minor": 12599, "currency": "USD"},
+            "reason": "order",
+            "source_ref": "o-1",
+        },
     )
     assert earn["points"] == 125 and earn["lot"]["remaining"] == 125
     assert earn["balance"] == {"available": 125, "pending": 0, "debt": 0}
     again = await env.ok(
         "loyalty.earn",
-        {"customer_id": cid, "amount": {"amount_minor": 12599, "currency": "USD"}, "reason": "order",
-         "source_ref": "o-1"},
+        {
+            "customer_id": cid,
+            "amount": {"amount_minor": 12599, "currency": "USD"},
+            "reason": "order",
+            "source_ref": "o-1",
+        },
     )
     assert again["entry_id"] == earn["entry_id"] and again["balance"]["available"] == 125
     wrong_ccy = await env.call(
-        "loyalty.earn", {"customer_id": cid, "amount": {"amount_minor": 100, "currency": "EUR"}, "reason": "x"}
+        "loyalty.earn",
+        {"customer_id": cid, "amount": {"amount_minor": 100, "currency": "EUR"}, "reason": "x"},
     )
     assert wrong_ccy.status == 400
 
@@ -106,11 +131,15 @@ async def test_customer_consent_earn_redeem_adjust_restore_reverse_get_list_poli
     neg = await env.call("loyalty.adjust", {"customer_id": cid, "points": -50, "reason": "fix"})
     assert neg.status == 409 and neg.body["error"]["details"]["available"] == 35
 
-    restored = await env.ok("loyalty.restore", {"redemption_id": red["redemption_id"], "points": 40, "reason": "refund"})
+    restored = await env.ok(
+        "loyalty.restore", {"redemption_id": red["redemption_id"], "points": 40, "reason": "refund"}
+    )
     assert restored["points"] == 40 and restored["entries"][0]["lots"] == [
         {"lot_id": earn["lot"]["lot_id"], "points": 40}
     ]
-    over = await env.call("loyalty.restore", {"redemption_id": red["redemption_id"], "points": 61, "reason": "x"})
+    over = await env.call(
+        "loyalty.restore", {"redemption_id": red["redemption_id"], "points": 61, "reason": "x"}
+    )
     assert over.status == 400
 
     rev = await env.ok("loyalty.reverse", {"source_ref": "o-1", "reason": "order cancelled"})
@@ -128,9 +157,15 @@ async def test_customer_consent_earn_redeem_adjust_restore_reverse_get_list_poli
     assert ledger.status == 200
     kinds = [e["kind"] for e in ledger.data["items"]]
     assert kinds == ["debt_settle", "earn", "reverse"]
-    assert ledger.data["items"][0]["balance_after"] == 20 and ledger.body["stats"]["balance"]["available"] == 20
-    rest = await env.ok("loyalty.ledger.list", {"customer_id": cid, "limit": 256, "next_token": ledger.data["next_token"]})
-    assert [e["kind"] for e in rest["items"]] == ["restore", "adjust", "redeem", "earn"] and rest["next_token"] is None
+    assert (
+        ledger.data["items"][0]["balance_after"] == 20 and ledger.body["stats"]["balance"]["available"] == 20
+    )
+    rest = await env.ok(
+        "loyalty.ledger.list", {"customer_id": cid, "limit": 256, "next_token": ledger.data["next_token"]}
+    )
+    assert [e["kind"] for e in rest["items"]] == ["restore", "adjust", "redeem", "earn"] and rest[
+        "next_token"
+    ] is None
 
     got = await env.ok("customer.get", {"email": "ANNA@example.com"})
     assert got["customer_id"] == cid and got["loyalty"]["available"] == 20 and got["giftcards"] == []
@@ -141,22 +176,36 @@ async def test_customer_consent_earn_redeem_adjust_restore_reverse_get_list_poli
 
     new_policy = await env.call(
         "loyalty.policy.set",
-        {"expected_revision": 1, "points_per_currency_unit": 2, "currency": "USD", "pending_days": 0,
-         "expiry_days": 30, "min_redeem_points": 5, "point_value_minor": 1},
+        {
+            "expected_revision": 1,
+            "points_per_currency_unit": 2,
+            "currency": "USD",
+            "pending_days": 0,
+            "expiry_days": 30,
+            "min_redeem_points": 5,
+            "point_value_minor": 1,
+        },
     )
-    assert new_policy.status == 200 and new_policy.body["revision"] == 2 and new_policy.data["is_default"] is False
+    assert (
+        new_policy.status == 200
+        and new_policy.body["revision"] == 2
+        and new_policy.data["is_default"] is False
+    )
     small = await env.call("loyalty.redeem", {"customer_id": cid, "points": 4, "reason": "x"})
     assert small.status == 400 and small.code == "validation-error"
     assert (await env.ok("loyalty.policy.get"))["points_per_currency_unit"] == 2
 
 
-async def test_blocked_customer_cannot_earn_or_redeem_and_anonymized_accepts_no_write(crm_env: CrmEnv) -> None:
+async def test_blocked_customer_cannot_earn_or_redeem_and_anonymized_accepts_no_write(
+    crm_env: CrmEnv,
+) -> None:
     env = crm_env
     cus = await env.ok("customer.create", {"phone": "+49 30 1234567", "email": "bo@example.com"})
     cid = cus["customer_id"]
     await env.ok("loyalty.earn", {"customer_id": cid, "points": 50, "reason": "x"})
     blocked = await env.ok(
-        "customer.status.set", {"customer_id": cid, "expected_revision": 1, "status": "blocked", "reason": "fraud"}
+        "customer.status.set",
+        {"customer_id": cid, "expected_revision": 1, "status": "blocked", "reason": "fraud"},
     )
     assert blocked["status"] == "blocked"
     for call, body in [
@@ -166,10 +215,17 @@ async def test_blocked_customer_cannot_earn_or_redeem_and_anonymized_accepts_no_
         reply = await env.call(call, body)
         assert reply.status == 409 and reply.code == "invalid-state"
         assert reply.body["error"]["details"]["state"] == "blocked"
-    await env.ok("customer.status.set", {"customer_id": cid, "expected_revision": 2, "status": "active", "reason": "ok"})
+    await env.ok(
+        "customer.status.set",
+        {"customer_id": cid, "expected_revision": 2, "status": "active", "reason": "ok"},
+    )
     anon = await env.ok("customer.anonymize", {"customer_id": cid, "reason": "gdpr request"})
     assert anon["status"] == "anonymized" and anon["email"] is None and anon["phone"] is None
     assert anon["loyalty"]["available"] == 50
-    upd = await env.call("customer.update", {"customer_id": cid, "expected_revision": anon["revision"], "email": "x@y.z"})
+    upd = await env.call(
+        "customer.update", {"customer_id": cid, "expected_revision": anon["revision"], "email": "x@y.z"}
+    )
     assert upd.status == 409 and upd.code == "invalid-state"
-    assert (await env.call("loyalty.earn", {"customer_id": cid, "points": 1, "reason": "x"})).code == "invalid-state"
+    assert (
+        await env.call("loyalty.earn", {"customer_id": cid, "points": 1, "reason": "x"})
+    ).code == "invalid-state"

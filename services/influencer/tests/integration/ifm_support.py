@@ -16,7 +16,7 @@ import pytest
 import pytest_asyncio
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
-from g3n_contracts import EventEnvelope, encode_event, kafka_key, new_event, parse_event
+from g3n_contracts import EventEnvelope, topics, encode_event, kafka_key, new_event, parse_event
 from g3n_devstack.stack import Stack
 from g3n_influencer.bootstrap import build
 from g3n_influencer.entrypoints.operations import OPERATIONS
@@ -26,6 +26,7 @@ from g3n_kit.apikeys import create_api_key
 from g3n_kit.consumer import BatchHandler, ConsumerLoop
 from g3n_kit.db import Database
 from g3n_kit.http import create_app
+from g3n_kit.kafka import ensure_topics
 from g3n_kit.migrations import migrate
 from g3n_kit.relay import OutboxRelay
 
@@ -164,6 +165,7 @@ async def wait_for(predicate: Any, *, timeout: float = 30.0, interval: float = 0
 
 async def relay_all(db: Database, bootstrap: str) -> int:
     """Publish every unsent outbox row once (the relay's own publishing step)."""
+    await ensure_topics(bootstrap, [topics.ACCOUNTING_PAYOUTS, topics.IFM_EVENTS])
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=True, acks="all", linger_ms=5)
     await producer.start()
     try:
@@ -182,10 +184,11 @@ async def read_topic(bootstrap: str, topic: str, *, org: str, want: int, timeout
                                 group_id=None)
     await consumer.start()
     try:
-        parts = await consumer.partitions_for_topic(topic) or set()
+        await consumer.topics()  # refresh metadata
+        parts = consumer.partitions_for_topic(topic) or set()
         tps = [TopicPartition(topic, p) for p in parts]
         consumer.assign(tps)
-        await consumer.seek_to_beginning(*tps)
+        consumer.seek_to_beginning(*tps)
         found: list[EventEnvelope] = []
         deadline = asyncio.get_running_loop().time() + timeout
         while len(found) < want and asyncio.get_running_loop().time() < deadline:

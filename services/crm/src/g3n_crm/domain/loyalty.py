@@ -135,6 +135,7 @@ class Redemption:
     debt_restored: int = 0
     source_ref: str | None = None
     new: bool = False
+    dirty: bool = False  # restored since it was loaded
 
     @property
     def restored(self) -> int:
@@ -417,6 +418,7 @@ class LoyaltyAccount:
                 [{"path": "points", "message": f"must be <= {left} (redeemed and not yet restored)"}],
             )
         self.expire_due(now)
+        redemption.dirty = True
         out: list[Entry] = []
         todo = wanted
         debt_part = min(todo, redemption.debt_points - redemption.debt_restored)
