@@ -156,6 +156,10 @@ async def apply_batch(conn: asyncpg.Connection, envelopes: Sequence[EventEnvelop
         for lot_id in ids:
             lot_keys.append((k[0], lot_id))
             lot_owner[(k[0], lot_id)] = owner
+    for k, earn in prior_earns.items():  # an order earned before its sale was seen (e.g. by the API)
+        if k in return_orders and earn["lot_id"]:
+            lot_keys.append((k[0], earn["lot_id"]))
+            lot_owner[(k[0], earn["lot_id"])] = (k[0], earn["customer_id"])
     for org, lot in await loyalty_repo.load_lots_of(conn, lot_keys):
         locked = accounts.get(lot_owner[(org, lot.lot_id)])
         if locked is not None and lot.lot_id not in locked.account.lots:
@@ -356,7 +360,7 @@ def _apply_return(batch: _Batch, env: EventEnvelope) -> None:
 
 
 def _apply_return_to(batch: _Batch, key: Key, record: ReturnRecord, correlation_id: str | None) -> None:
-    if record not in batch.returns:
+    if not any(r is record for r in batch.returns):
         batch.returns.append(record)
     state = batch.states[key]
     if state.status != "applied" or state.customer_id is None:
