@@ -101,6 +101,7 @@ def create(
     role: Annotated[list[str], typer.Option("--role", "-r", help="a role; repeat for several")],
     label: Annotated[str | None, typer.Option("--label", help="who/what the key is for")] = None,
     as_json: JsonOpt = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="print only the key (for scripts)")] = False,
     database_url_: DsnOpt = None,
 ) -> None:
     """Create a key for ORG with the given roles and print it ONCE."""
@@ -108,6 +109,9 @@ def create(
     dsn = database_url(service, database_url_)
     key_id, plaintext = _run(dsn, lambda conn: create_api_key(conn, org, role, label, allowed_roles=allowed))
     roles = sorted(set(role))
+    if quiet:
+        typer.echo(plaintext)
+        return
     if as_json:
         _print_json({"api_key": plaintext, "key_id": key_id, "org": org, "roles": roles, "label": label})
         return

@@ -13,13 +13,14 @@ Nothing here knows a particular operation: the groups and commands are built on 
 
 from __future__ import annotations
 
+import inspect
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 
-import click
 import orjson
+import typer
 from g3n_kit.operations import Operation
 from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
@@ -28,7 +29,7 @@ from g3n_cli import config
 from g3n_cli.client import ApiClient, Envelope
 from g3n_cli.errors import CliError, ExitCode, print_error
 from g3n_cli.options import BodySpec, Param, body_spec
-from g3n_cli.render import print_json, render
+from g3n_cli.render import pick, print_json, print_value, render
 from g3n_cli.services import ServiceInfo
 
 RESERVED_FLAGS = (
@@ -44,9 +45,11 @@ RESERVED_FLAGS = (
     "--json",
     "--idempotency-key",
     "--all",
+    "--get",
     "--help",
 )
 ALL_PAGE_LIMIT = 256
+OPERATION_ATTR = "g3n_operation"
 
 
 def command_words(op: Operation[Any, Any]) -> tuple[str, str]:
@@ -55,56 +58,169 @@ def command_words(op: Operation[Any, Any]) -> tuple[str, str]:
     return words[0], "-".join(words[1:])
 
 
-def _click_type(p: Param) -> click.ParamType | None:
-    if p.choices:
-        return click.Choice(list(p.choices))
-    return {"int": click.INT, "number": click.FLOAT}.get(p.kind, click.STRING)
-
-
-def _field_option(p: Param) -> click.Option:
+def _annotation(p: Param) -> Any:
+    """The type and typer.Option of one body field's option."""
+    base: Any = (
+        Literal[p.choices] if p.choices else {"int": int, "number": float, "bool": bool}.get(p.kind, str)
+    )
     if p.kind == "bool" and not p.multiple:
         name = p.flag[2:]
-        return click.Option([f"--{name}/--no-{name}", p.dest], default=None, help=p.help)
+        return Annotated[bool | None, typer.Option(f"--{name}/--no-{name}", help=p.help, show_default=False)]
     metavar = "JSON" if p.kind == "json" else None
-    return click.Option(
-        [p.flag, p.dest],
-        type=_click_type(p),
-        multiple=p.multiple,
-        default=None,
-        help=p.help,
-        metavar=metavar,
-        show_choices=True,
-    )
+    if p.multiple:
+        return Annotated[
+            list[base] | None, typer.Option(p.flag, help=p.help, metavar=metavar, show_default=False)
+        ]
+    return Annotated[base | None, typer.Option(p.flag, help=p.help, metavar=metavar, show_default=False)]
 
 
-def _common_options(op: Operation[Any, Any], spec: BodySpec) -> list[click.Option]:
-    opts = [
-        click.Option(["--base-url"], help="service base URL [env G3N_<SVC>_BASE_URL; profile; dev stack]"),
-        click.Option(["--org"], help="x-orgcode: the organisation [env G3N_ORG; profile]"),
-        click.Option(["--api-key"], help="x-api-key [env G3N_<SVC>_API_KEY, G3N_API_KEY; profile]"),
-        click.Option(["--profile"], help="named profile from the config file [env G3N_PROFILE]"),
-        click.Option(["--cc-code"], help="x-cccode: cost-centre context"),
-        click.Option(["--channel-code"], help="x-channel-code: sales channel context"),
-        click.Option(["--timeout"], type=click.FLOAT, default=30.0, show_default=True, help="seconds"),
-        click.Option(["--body"], metavar="JSON", help="the whole body as JSON; options given override it"),
-        click.Option(
-            ["--body-file"], type=click.Path(dir_okay=False, allow_dash=True), help="read the body from a file ('-' = stdin)"
+def _common_parameters(op: Operation[Any, Any], spec: BodySpec) -> list[tuple[str, Any, Any]]:
+    """(name, annotation, default) of the options every generated command has."""
+    panel = "Connection and output"
+    out: list[tuple[str, Any, Any]] = [
+        (
+            "base_url",
+            Annotated[
+                str | None,
+                typer.Option(
+                    "--base-url",
+                    rich_help_panel=panel,
+                    help="service base URL (env G3N_<SVC>_BASE_URL; profile; dev stack)",
+                ),
+            ],
+            None,
         ),
-        click.Option(["--json", "as_json"], is_flag=True, help="print the envelope's data as JSON"),
+        (
+            "org",
+            Annotated[
+                str | None,
+                typer.Option(
+                    "--org", rich_help_panel=panel, help="x-orgcode: the organisation (env G3N_ORG; profile)"
+                ),
+            ],
+            None,
+        ),
+        (
+            "api_key",
+            Annotated[
+                str | None,
+                typer.Option(
+                    "--api-key",
+                    rich_help_panel=panel,
+                    help="x-api-key (env G3N_<SVC>_API_KEY, G3N_API_KEY; profile)",
+                ),
+            ],
+            None,
+        ),
+        (
+            "profile",
+            Annotated[
+                str | None,
+                typer.Option(
+                    "--profile",
+                    rich_help_panel=panel,
+                    help="named profile from the config file (env G3N_PROFILE)",
+                ),
+            ],
+            None,
+        ),
+        (
+            "cc_code",
+            Annotated[
+                str | None,
+                typer.Option("--cc-code", rich_help_panel=panel, help="x-cccode: cost-centre context"),
+            ],
+            None,
+        ),
+        (
+            "channel_code",
+            Annotated[
+                str | None,
+                typer.Option(
+                    "--channel-code", rich_help_panel=panel, help="x-channel-code: sales channel context"
+                ),
+            ],
+            None,
+        ),
+        ("timeout", Annotated[float, typer.Option("--timeout", rich_help_panel=panel, help="seconds")], 30.0),
+        (
+            "body",
+            Annotated[
+                str | None,
+                typer.Option(
+                    "--body",
+                    metavar="JSON",
+                    rich_help_panel=panel,
+                    help="the whole body as JSON; options given override its fields",
+                ),
+            ],
+            None,
+        ),
+        (
+            "body_file",
+            Annotated[
+                str | None,
+                typer.Option(
+                    "--body-file",
+                    metavar="PATH",
+                    rich_help_panel=panel,
+                    help="read the body (JSON) from a file ('-' = stdin)",
+                ),
+            ],
+            None,
+        ),
+        (
+            "get_path",
+            Annotated[
+                str | None,
+                typer.Option(
+                    "--get",
+                    metavar="PATH",
+                    rich_help_panel=panel,
+                    help="print one value of the data, e.g. customer_id or items.0.earning_id (for scripts)",
+                ),
+            ],
+            None,
+        ),
+        (
+            "as_json",
+            Annotated[
+                bool, typer.Option("--json", rich_help_panel=panel, help="print the envelope's data as JSON")
+            ],
+            False,
+        ),
     ]
     if op.write:
-        opts.append(
-            click.Option(
-                ["--idempotency-key"], help="same key + same body within 24 h replays the first response"
+        out.append(
+            (
+                "idempotency_key",
+                Annotated[
+                    str | None,
+                    typer.Option(
+                        "--idempotency-key",
+                        rich_help_panel=panel,
+                        help="same key + same body within 24 h replays the first response",
+                    ),
+                ],
+                None,
             )
         )
     if spec.is_list:
-        opts.append(
-            click.Option(
-                ["--all", "all_pages"], is_flag=True, help="follow next_token to the last page (progress on stderr)"
+        out.append(
+            (
+                "all_pages",
+                Annotated[
+                    bool,
+                    typer.Option(
+                        "--all",
+                        rich_help_panel=panel,
+                        help="follow next_token to the last page (progress on stderr)",
+                    ),
+                ],
+                False,
             )
         )
-    return opts
+    return out
 
 
 def _read_base(body: str | None, body_file: str | None) -> dict[str, Any]:
@@ -185,7 +301,14 @@ def run_operation(
                 env = api.call(op.path, body, idempotency_key=values.get("idempotency_key"))
     except CliError as err:
         print_error(err, as_json=as_json)
-        raise click.exceptions.Exit(int(err.exit_code)) from None
+        raise typer.Exit(int(err.exit_code)) from None
+    if values.get("get_path"):
+        try:
+            print_value(pick(env.data, str(values["get_path"])))
+        except KeyError as exc:
+            print_error(CliError("no-such-field", str(exc.args[0]), ExitCode.OTHER))
+            raise typer.Exit(int(ExitCode.OTHER)) from None
+        return
     if as_json:
         print_json(env.data)
         return
@@ -197,88 +320,65 @@ def run_operation(
     )
 
 
-class OperationCommand(click.Command):
-    """A command bound to one operation (the surfaces test reads ``operation``)."""
+def _callback(service: ServiceInfo, op: Operation[Any, Any], spec: BodySpec) -> Callable[..., None]:
+    """A function whose signature typer turns into the command's options."""
 
-    def __init__(self, name: str, service: ServiceInfo, op: Operation[Any, Any]) -> None:
-        spec = body_spec(op.input_model, RESERVED_FLAGS)
-        self.operation = op
-        self.spec = spec
+    def callback(**values: Any) -> None:
+        run_operation(service, op, spec, values)
 
-        def callback(**values: Any) -> None:
-            run_operation(service, op, spec, values)
-
-        summary = op.summary or op.name
-        help_text = (
-            f"{summary}\n\nPOST /{service.short}{op.path} — role {op.role}"
-            + ("; write." if op.write else "; read.")
+    params: list[inspect.Parameter] = []
+    for p in spec.params:
+        params.append(
+            inspect.Parameter(p.dest, inspect.Parameter.KEYWORD_ONLY, default=None, annotation=_annotation(p))
         )
-        super().__init__(
-            name,
-            params=[*(_field_option(p) for p in spec.params), *_common_options(op, spec)],
-            callback=callback,
-            help=help_text,
-            short_help=summary,
-            no_args_is_help=False,
+    for name, annotation, default in _common_parameters(op, spec):
+        params.append(
+            inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=annotation)
         )
+    callback.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
+    callback.__annotations__ = {p.name: p.annotation for p in params}
+    callback.__name__ = op.tool_name
+    setattr(callback, OPERATION_ATTR, op)
+    return callback
 
 
-class NounGroup(click.Group):
-    """``g3n <service> <noun>``: the operations whose name starts with the noun."""
-
-    def __init__(self, name: str, service: ServiceInfo, ops: Sequence[Operation[Any, Any]]) -> None:
-        super().__init__(name, help=f"{name}: " + ", ".join(command_words(o)[1] for o in ops))
-        self.service = service
-        self.ops = {command_words(op)[1]: op for op in ops}
-
-    def list_commands(self, ctx: click.Context) -> list[str]:
-        return list(self.ops)
-
-    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        op = self.ops.get(cmd_name)
-        return OperationCommand(cmd_name, self.service, op) if op is not None else None
-
-
-class ServiceGroup(click.Group):
-    """``g3n <service>``: one sub-group per noun of the service's operation table (built lazily)."""
-
-    def __init__(self, service: ServiceInfo, operations: Sequence[Operation[Any, Any]] | None = None) -> None:
-        super().__init__(service.name, help=service.help, no_args_is_help=True)
-        self.service = service
-        self._ops = list(operations) if operations is not None else None
-
-    @property
-    def operations(self) -> list[Operation[Any, Any]]:
-        if self._ops is None:
-            self._ops = self.service.operations()
-        return self._ops
-
-    def nouns(self) -> dict[str, list[Operation[Any, Any]]]:
-        out: dict[str, list[Operation[Any, Any]]] = {}
-        for op in self.operations:
-            out.setdefault(command_words(op)[0], []).append(op)
-        return out
-
-    def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted(self.nouns())
-
-    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        ops = self.nouns().get(cmd_name)
-        return NounGroup(cmd_name, self.service, ops) if ops else None
+def service_app(service: ServiceInfo, operations: Sequence[Operation[Any, Any]] | None = None) -> typer.Typer:
+    """``g3n <service>``: one group per noun of the table, one command per operation."""
+    ops = list(operations) if operations is not None else service.operations()
+    app = typer.Typer(name=service.name, help=service.help, no_args_is_help=True)
+    nouns: dict[str, list[Operation[Any, Any]]] = {}
+    for op in ops:
+        nouns.setdefault(command_words(op)[0], []).append(op)
+    for noun, noun_ops in sorted(nouns.items()):
+        sub = typer.Typer(
+            name=noun,
+            no_args_is_help=True,
+            help=f"{noun}: " + ", ".join(command_words(o)[1] for o in noun_ops),
+        )
+        for op in noun_ops:
+            spec = body_spec(op.input_model, RESERVED_FLAGS)
+            summary = op.summary or op.name
+            sub.command(
+                command_words(op)[1],
+                help=f"{summary}\n\nPOST /{service.short}{op.path} - role {op.role}"
+                + ("; write." if op.write else "; read."),
+                short_help=summary,
+            )(_callback(service, op, spec))
+        app.add_typer(sub)
+    return app
 
 
-def command_table(group: ServiceGroup) -> dict[tuple[str, str], Operation[Any, Any]]:
+def command_table(app: typer.Typer) -> dict[tuple[str, str], Operation[Any, Any]]:
     """Every generated command (``(noun, action)``) with the operation it calls."""
-    ctx = click.Context(group)
     out: dict[tuple[str, str], Operation[Any, Any]] = {}
-    for noun in group.list_commands(ctx):
-        sub = group.get_command(ctx, noun)
-        assert isinstance(sub, NounGroup)
-        for action in sub.list_commands(ctx):
-            cmd = sub.get_command(ctx, action)
-            assert isinstance(cmd, OperationCommand)
-            out[(noun, action)] = cmd.operation
+    for group in app.registered_groups:
+        sub = group.typer_instance
+        assert sub is not None and sub.info.name is not None
+        for command in sub.registered_commands:
+            op = getattr(command.callback, OPERATION_ATTR, None)
+            assert command.name is not None and op is not None
+            out[(sub.info.name, command.name)] = op
     return out
 
 
-__all__ = ["OperationCommand", "ServiceGroup", "command_table", "command_words", "print_error"]
+__all__ = ["command_table", "command_words", "service_app"]

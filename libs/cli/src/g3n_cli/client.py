@@ -71,7 +71,9 @@ class ApiClient:
                 url, content=orjson.dumps(body), headers=self.headers(idempotency_key=idempotency_key)
             )
         except httpx.TimeoutException as exc:
-            raise CliError("network", f"{self.target.base_url}{url}: timed out ({exc})", ExitCode.NETWORK) from None
+            raise CliError(
+                "network", f"{self.target.base_url}{url}: timed out ({exc})", ExitCode.NETWORK
+            ) from None
         except httpx.TransportError as exc:
             raise CliError(
                 "network", f"{self.target.base_url}{url}: {type(exc).__name__}: {exc}", ExitCode.NETWORK

@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import click
+import typer
 
 from g3n_cli.errors import CliError, ExitCode
 from g3n_cli.services import ServiceInfo
@@ -48,7 +48,7 @@ def config_path() -> Path:
     explicit = os.environ.get("G3N_CONFIG")
     if explicit:
         return Path(explicit)
-    return Path(click.get_app_dir("g3n")) / "config.toml"
+    return Path(typer.get_app_dir("g3n")) / "config.toml"
 
 
 def load(path: Path | None = None) -> dict[str, Any]:

@@ -88,7 +88,10 @@ class CliError(Exception):
 def print_error(err: CliError, *, as_json: bool = False) -> None:
     """To stderr: one line with the code and message, then the fields or details if any."""
     if as_json:
-        envelope = {"success": False, "error": {"code": err.code, "message": err.message, "details": err.details}}
+        envelope = {
+            "success": False,
+            "error": {"code": err.code, "message": err.message, "details": err.details},
+        }
         sys.stderr.write(orjson.dumps(envelope).decode() + "\n")
         return
     console = Console(stderr=True, highlight=False, soft_wrap=True)

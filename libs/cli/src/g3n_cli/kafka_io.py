@@ -32,7 +32,11 @@ def kafka_bootstrap(explicit: str | None = None) -> str:
 async def producer(bootstrap: str) -> AsyncIterator[AIOKafkaProducer]:
     """An idempotent producer (``acks=all``), as the services' relays use."""
     p = AIOKafkaProducer(
-        bootstrap_servers=bootstrap, enable_idempotence=True, acks="all", linger_ms=5, request_timeout_ms=30000
+        bootstrap_servers=bootstrap,
+        enable_idempotence=True,
+        acks="all",
+        linger_ms=5,
+        request_timeout_ms=30000,
     )
     await p.start()
     try:

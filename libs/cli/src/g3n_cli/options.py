@@ -222,7 +222,7 @@ def _add_field(
 ) -> None:
     alts = _alternatives(node, defs)
     description = _describe(node, defs)
-    req = " [required]" if required else ""
+    req = " (required)" if required else ""
     flag = namer.flag([name]) or namer.flag(["field", name])
     if flag is None:
         return
@@ -232,24 +232,55 @@ def _add_field(
         if len(kinds) == 1:
             kind = kinds.pop()
             choices_all = [s[1] for s in scalars if s is not None]
-            choices = (
-                tuple(c for cs in choices_all if cs for c in cs) if all(choices_all) else None
+            choices = tuple(c for cs in choices_all if cs for c in cs) if all(choices_all) else None
+            spec.params.append(
+                Param(
+                    (name,), flag, namer.dest(), kind, False, choices, required, (description + req).strip()
+                )
             )
-            spec.params.append(Param((name,), flag, namer.dest(), kind, False, choices, required,
-                                     (description + req).strip()))
             return
     if len(alts) == 1 and alts[0].get("type") == "array":
         items = _alternatives(alts[0].get("items", {}), defs)
         item = _scalar(items[0]) if len(items) == 1 else None
         if item is not None and item[0] != "bool":
-            spec.params.append(Param((name,), flag, namer.dest(), item[0], True, item[1], required,
-                                     (f"{description} (repeat for several)" + req).strip()))
+            spec.params.append(
+                Param(
+                    (name,),
+                    flag,
+                    namer.dest(),
+                    item[0],
+                    True,
+                    item[1],
+                    required,
+                    (f"{description} (repeat for several)" + req).strip(),
+                )
+            )
             return
-        spec.params.append(Param((name,), flag, namer.dest(), "json", True, None, required,
-                                 (f"{description} (JSON; repeat, each an object or an array)" + req).strip()))
+        spec.params.append(
+            Param(
+                (name,),
+                flag,
+                namer.dest(),
+                "json",
+                True,
+                None,
+                required,
+                (f"{description} (JSON; repeat, each an object or an array)" + req).strip(),
+            )
+        )
         return
-    spec.params.append(Param((name,), flag, namer.dest(), "json", False, None, required,
-                             (f"{description} (JSON)" + req).strip()))
+    spec.params.append(
+        Param(
+            (name,),
+            flag,
+            namer.dest(),
+            "json",
+            False,
+            None,
+            required,
+            (f"{description} (JSON)" + req).strip(),
+        )
+    )
     objects = [a for a in alts if _is_object(a)]
     if objects and len(objects) == len(alts):
         _add_object(spec, namer, name, objects, defs)
@@ -301,11 +332,11 @@ def _add_object(
             sub_kinds[sub] = (kind[0], merged_choices, kind[2], _describe(sub_node, defs))
         recorded.append(Variant(frozenset(props), constants))
     spec.objects[name] = ObjectField(name, tuple(recorded))
-    for sub, (kind, choices, multiple, description) in sub_kinds.items():
+    for sub, (sub_kind, choices, multiple, description) in sub_kinds.items():
         if sub in conflicting:
             continue
         flag = namer.flag([name, sub])
         if flag is None:
             continue
         text = f"{name}.{sub}" + (f": {description}" if description else "")
-        spec.params.append(Param((name, sub), flag, namer.dest(), kind, multiple, choices, False, text))
+        spec.params.append(Param((name, sub), flag, namer.dest(), sub_kind, multiple, choices, False, text))

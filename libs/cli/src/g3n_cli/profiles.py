@@ -10,7 +10,9 @@ from g3n_cli import config
 from g3n_cli.render import print_json
 from g3n_cli.services import SERVICES, ServiceName
 
-app = typer.Typer(no_args_is_help=True, help="Profiles: base URL, org and API keys, so they are not typed each time.")
+app = typer.Typer(
+    no_args_is_help=True, help="Profiles: base URL, org and API keys, so they are not typed each time."
+)
 
 
 def _mask(key: str, value: Any) -> Any:

@@ -17,7 +17,31 @@ _LOW_PRIORITY = ("updated_at", "revision", "created_at")
 
 
 def print_json(value: Any) -> None:
-    sys.stdout.write(orjson.dumps(value, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS).decode() + "\n")
+    sys.stdout.write(
+        orjson.dumps(value, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS).decode() + "\n"
+    )
+    sys.stdout.flush()
+
+
+def pick(data: Any, path: str) -> Any:
+    """The value at a dotted path (``items.0.earning_id``); KeyError naming the missing part."""
+    value = data
+    walked: list[str] = []
+    for part in path.split("."):
+        walked.append(part)
+        if isinstance(value, Mapping) and part in value:
+            value = value[part]
+        elif isinstance(value, list) and part.lstrip("-").isdigit() and -len(value) <= int(part) < len(value):
+            value = value[int(part)]
+        else:
+            raise KeyError(f"the response has no {'.'.join(walked)}")
+    return value
+
+
+def print_value(value: Any) -> None:
+    """A string as it is, anything else as compact JSON (what a shell variable wants)."""
+    text = value if isinstance(value, str) else orjson.dumps(value).decode()
+    sys.stdout.write(text + "\n")
     sys.stdout.flush()
 
 
@@ -50,8 +74,10 @@ def columns_of(items: Sequence[Mapping[str, Any]]) -> list[str]:
     keys: dict[str, None] = {}
     for item in items[:50]:
         for key, value in item.items():
-            if _is_scalar(value) or _is_money(value) or (
-                isinstance(value, list) and all(_is_scalar(v) for v in value)
+            if (
+                _is_scalar(value)
+                or _is_money(value)
+                or (isinstance(value, list) and all(_is_scalar(v) for v in value))
             ):
                 keys.setdefault(key, None)
     ordered = list(keys)
@@ -81,7 +107,9 @@ def items_table(items: Sequence[Any], title: str | None = None) -> Table:
     return table
 
 
-def object_table(data: Mapping[str, Any], title: str | None = None) -> tuple[Table, list[tuple[str, list[Any]]]]:
+def object_table(
+    data: Mapping[str, Any], title: str | None = None
+) -> tuple[Table, list[tuple[str, list[Any]]]]:
     """A key/value table, plus the lists of objects to print as their own tables."""
     table = Table(title=title, box=box.SIMPLE, show_header=False, title_justify="left")
     table.add_column("field", style="bold")

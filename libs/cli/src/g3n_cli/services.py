@@ -10,10 +10,11 @@ from __future__ import annotations
 import importlib
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from g3n_kit.operations import Operation
-from g3n_kit.runtime import ServiceDefinition
+if TYPE_CHECKING:  # importing a service is the slow part of the CLI: only commands that need it do
+    from g3n_kit.operations import Operation
+    from g3n_kit.runtime import ServiceDefinition
 
 
 class ServiceName(StrEnum):
@@ -37,6 +38,8 @@ class ServiceInfo:
         return f"{self.env_prefix}DATABASE_URL"
 
     def definition(self) -> ServiceDefinition:
+        from g3n_kit.runtime import ServiceDefinition
+
         module = importlib.import_module(self.bootstrap)
         defn = module.build()
         if not isinstance(defn, ServiceDefinition):
@@ -49,9 +52,14 @@ class ServiceInfo:
 
 SERVICES: dict[str, ServiceInfo] = {
     "influencer": ServiceInfo(
-        "influencer", "ifm", "g3n_influencer.bootstrap", "Influencer (IFM) calls: profiles, campaigns, earnings…"
+        "influencer",
+        "ifm",
+        "g3n_influencer.bootstrap",
+        "Influencer (IFM) calls: profiles, campaigns, earnings…",
     ),
-    "crm": ServiceInfo("crm", "crm", "g3n_crm.bootstrap", "CRM calls: customers, consent, loyalty, gift cards."),
+    "crm": ServiceInfo(
+        "crm", "crm", "g3n_crm.bootstrap", "CRM calls: customers, consent, loyalty, gift cards."
+    ),
 }
 
 

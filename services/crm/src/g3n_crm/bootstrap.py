@@ -9,7 +9,6 @@ from g3n_contracts import topics
 from g3n_kit.consumer import BatchHandler
 from g3n_kit.db import Database
 from g3n_kit.migrations import MigrationSource
-from g3n_kit.operations import purge_expired_idempotency_keys
 from g3n_kit.runtime import ConsumerSpec, ScheduledJob, ServiceDefinition
 from g3n_kit.settings import ServiceSettings
 
@@ -41,8 +40,7 @@ def build(settings: Settings | None = None) -> ServiceDefinition:
         roles=ROLES,
         consumers=[ConsumerSpec(SCM_GROUP, _scm_handlers)],
         jobs=[
-            ScheduledJob("loyalty-expiry", settings.expiry_interval_s, expire),
-            ScheduledJob("idempotency-purge", 3600.0, purge_expired_idempotency_keys),
+            ScheduledJob("crm.loyalty_expiry", settings.expiry_interval_s, expire),
         ],
         publishes=[topics.CRM_STORED_VALUE, topics.CRM_EVENTS],
     )

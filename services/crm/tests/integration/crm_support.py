@@ -113,3 +113,156 @@ async def crm_env(stack: Stack, request: Any) -> AsyncIterator[CrmEnv]:
     finally:
         await env.client.aclose()
         await env.db.close()
+
+
+# ---- SCM events through the real broker ----------------------------------------------------------
+
+SALE_TIME = "2026-11-20T14:03:11Z"
+
+
+def sale(
+    sale_id: str,
+    order_id: str,
+    lines: list[dict[str, Any]],
+    *,
+    customer: dict[str, Any] | None = None,
+    tenders: list[dict[str, Any]] | None = None,
+    currency: str = "USD",
+    occurred_at: str | None = None,
+) -> dict[str, Any]:
+    return {
+        "sale_id": sale_id,
+        "order_id": order_id,
+        "channel": "web",
+        "occurred_at": occurred_at or SALE_TIME,
+        "currency": currency,
+        "customer": customer,
+        "lines": lines,
+        "tenders": tenders or [],
+    }
+
+
+def line(line_id: str, qty: int, unit: int, *, sku: str = "SKU-1", discount: int = 0) -> dict[str, Any]:
+    return {
+        "line_id": line_id,
+        "sku": sku,
+        "qty": qty,
+        "unit_price_minor": unit,
+        "discount_minor": discount,
+        "net_amount_minor": qty * unit - discount,
+    }
+
+
+def return_(
+    return_id: str,
+    order_id: str,
+    lines: list[tuple[str, int, int]],
+    tenders: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    return {
+        "return_id": return_id,
+        "order_id": order_id,
+        "occurred_at": "2026-11-22T09:00:00Z",
+        "currency": "USD",
+        "lines": [{"line_id": i, "qty": q, "refund_amount_minor": r} for i, q, r in lines],
+        "tenders": tenders or [],
+    }
+
+
+def encoded(event_type: str, payload: dict[str, Any], org: str = "acme") -> tuple[bytes, bytes]:
+    from g3n_contracts import encode_event, kafka_key, new_event, payload_model
+
+    model = payload_model(event_type, 1)
+    env = new_event(event_type, model.model_validate(payload), org_code=org, source="scm")
+    return kafka_key(env), encode_event(env)
+
+
+async def produce(bootstrap: str, topic: str, messages: list[tuple[bytes, bytes]]) -> None:
+    import asyncio
+
+    from aiokafka import AIOKafkaProducer
+
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=True, acks="all", linger_ms=5)
+    await producer.start()
+    try:
+        futures = [await producer.send(topic, key=k, value=v) for k, v in messages]
+        await asyncio.gather(*futures)
+    finally:
+        await producer.stop()
+
+
+class RunningConsumer:
+    """The kit's consumer loop with the CRM handler on a test topic, in this event loop."""
+
+    def __init__(self, env: CrmEnv, bootstrap: str, topic: str, group: str) -> None:
+        from g3n_crm.entrypoints.consumer_handlers import handle_scm_sales
+        from g3n_kit.consumer import ConsumerLoop
+
+        self.loop = ConsumerLoop(
+            db=env.db,
+            bootstrap=bootstrap,
+            group=group,
+            handlers={topic: handle_scm_sales},
+            max_batch=1000,
+            poll_ms=50,
+        )
+        self.env, self.group = env, group
+        self.task: Any = None
+        self.stop_event: Any = None
+
+    async def __aenter__(self) -> RunningConsumer:
+        import asyncio
+
+        self.stop_event = asyncio.Event()
+        self.task = asyncio.create_task(self.loop.run(self.stop_event))
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        import asyncio
+
+        self.stop_event.set()
+        await asyncio.wait_for(self.task, 30)
+
+    async def wait_inbox(self, count: int, timeout: float = 60.0) -> None:
+        import asyncio
+
+        deadline = asyncio.get_running_loop().time() + timeout
+        while True:
+            async with self.env.db.connection() as conn:
+                seen = await conn.fetchval("SELECT count(*) FROM inbox WHERE consumer_group = $1", self.group)
+            if seen >= count:
+                return
+            if self.task.done():
+                self.task.result()
+            assert asyncio.get_running_loop().time() < deadline, f"inbox has {seen} of {count} events"
+            await asyncio.sleep(0.1)
+
+
+async def reset_group_to_earliest(bootstrap: str, topic: str, group: str) -> None:
+    """Operator replay: commit offset 0 on every partition of ``topic`` for ``group``."""
+    from aiokafka import AIOKafkaConsumer, TopicPartition
+
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        parts = consumer.partitions_for_topic(topic) or set()
+        if not parts:
+            await consumer._client.force_metadata_update()
+            parts = consumer.partitions_for_topic(topic) or set()
+        tps = [TopicPartition(topic, p) for p in sorted(parts)]
+        consumer.assign(tps)
+        await consumer.commit({tp: 0 for tp in tps})
+    finally:
+        await consumer.stop()
+
+
+async def committed_offsets(bootstrap: str, topic: str, group: str) -> dict[int, int]:
+    from aiokafka.admin import AIOKafkaAdminClient
+
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        found = await admin.list_consumer_group_offsets(group)
+        return {tp.partition: meta.offset for tp, meta in found.items() if tp.topic == topic}
+    finally:
+        await admin.close()

@@ -6,6 +6,6 @@ from pathlib import Path
 # The helpers live beside the tests under a name no other test tree uses.
 sys.path.insert(0, str(Path(__file__).parent))
 
-from ifm_support import ifm  # noqa: E402
+from ifm_support import ifm
 
 __all__ = ["ifm"]

@@ -15,8 +15,7 @@ import httpx
 import pytest
 import pytest_asyncio
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-
-from g3n_contracts import EventEnvelope, topics, encode_event, kafka_key, new_event, parse_event
+from g3n_contracts import EventEnvelope, encode_event, kafka_key, new_event, parse_event, topics
 from g3n_devstack.stack import Stack
 from g3n_influencer.bootstrap import build
 from g3n_influencer.entrypoints.operations import OPERATIONS
@@ -57,15 +56,26 @@ class Ifm:
         return self.keys[name]
 
     async def raw(
-        self, path: str, body: Mapping[str, Any], *, key: str = "admin", org: str | None = None,
+        self,
+        path: str,
+        body: Mapping[str, Any],
+        *,
+        key: str = "admin",
+        org: str | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> httpx.Response:
         h = {"x-orgcode": org or self.org, "x-api-key": self.keys[key], **(headers or {})}
         return await self.client.post(f"/ifm{path}", json=dict(body), headers=h)
 
     async def call(
-        self, path: str, body: Mapping[str, Any], *, key: str = "admin", org: str | None = None,
-        expect: int = 200, headers: Mapping[str, str] | None = None,
+        self,
+        path: str,
+        body: Mapping[str, Any],
+        *,
+        key: str = "admin",
+        org: str | None = None,
+        expect: int = 200,
+        headers: Mapping[str, str] | None = None,
     ) -> dict[str, Any]:
         resp = await self.raw(path, body, key=key, org=org, headers=headers)
         payload: dict[str, Any] = resp.json()
@@ -76,8 +86,15 @@ class Ifm:
         return (await self.call(path, body, **kw))["data"]
 
     async def error(self, path: str, body: Mapping[str, Any], code: str, **kw: Any) -> dict[str, Any]:
-        status = {"validation-error": 400, "forbidden": 403, "not-found": 404, "invalid-state": 409,
-                  "conflict": 409, "revision-mismatch": 409, "revision-required": 428}[code]
+        status = {
+            "validation-error": 400,
+            "forbidden": 403,
+            "not-found": 404,
+            "invalid-state": 409,
+            "conflict": 409,
+            "revision-mismatch": 409,
+            "revision-required": 428,
+        }[code]
         payload = await self.call(path, body, expect=status, **kw)
         assert payload["error"]["code"] == code, payload
         err: dict[str, Any] = payload["error"]
@@ -94,7 +111,12 @@ class Ifm:
 
 @pytest_asyncio.fixture(scope="module")
 async def ifm(stack: Stack, request: pytest.FixtureRequest) -> AsyncIterator[Ifm]:
-    name = "ifm_" + request.module.__name__.rsplit(".", 1)[-1].removeprefix("test_")[:20] + "_" + uuid.uuid4().hex[:6]
+    name = (
+        "ifm_"
+        + request.module.__name__.rsplit(".", 1)[-1].removeprefix("test_")[:20]
+        + "_"
+        + uuid.uuid4().hex[:6]
+    )
     dsn = await stack.aensure_database(name)
     defn = build(Settings(database_url=dsn, kafka_bootstrap=stack.kafka_bootstrap))
     await migrate(dsn, defn.all_migrations)
@@ -104,8 +126,14 @@ async def ifm(stack: Stack, request: pytest.FixtureRequest) -> AsyncIterator[Ifm
         return {"ok": True}
 
     app = create_app(
-        service="ifm", prefix="/ifm", operations=OPERATIONS, db_provider=lambda: db, stat_provider=stat,
-        title="g3n influencer", version="test", roles=ROLES,
+        service="ifm",
+        prefix="/ifm",
+        operations=OPERATIONS,
+        db_provider=lambda: db,
+        stat_provider=stat,
+        title="g3n influencer",
+        version="test",
+        roles=ROLES,
     )
     client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://ifm.test")
     h = Ifm(stack=stack, db=db, dsn=dsn, client=client, org=unique("acme"), other_org=unique("other"))
@@ -127,7 +155,9 @@ async def produce(bootstrap: str, topic: str, envelopes: Iterable[EventEnvelope]
     try:
         futures = [
             await producer.send(
-                topic, encode_event(env), key=kafka_key(env),
+                topic,
+                encode_event(env),
+                key=kafka_key(env),
                 headers=[("event_type", env.event_type.encode()), ("content-type", b"application/json")],
             )
             for env in envelopes
@@ -141,7 +171,9 @@ async def produce(bootstrap: str, topic: str, envelopes: Iterable[EventEnvelope]
 async def running_consumer(
     db: Database, bootstrap: str, group: str, handlers: Mapping[str, BatchHandler], *, max_batch: int = 500
 ) -> AsyncIterator[ConsumerLoop]:
-    loop = ConsumerLoop(db=db, bootstrap=bootstrap, group=group, handlers=handlers, max_batch=max_batch, poll_ms=50)
+    loop = ConsumerLoop(
+        db=db, bootstrap=bootstrap, group=group, handlers=handlers, max_batch=max_batch, poll_ms=50
+    )
     stop = asyncio.Event()
     task = asyncio.create_task(loop.run(stop))
     try:
@@ -178,17 +210,19 @@ async def relay_all(db: Database, bootstrap: str) -> int:
         await producer.stop()
 
 
-async def read_topic(bootstrap: str, topic: str, *, org: str, want: int, timeout: float = 30.0) -> list[EventEnvelope]:
+async def read_topic(
+    bootstrap: str, topic: str, *, org: str, want: int, timeout: float = 30.0
+) -> list[EventEnvelope]:
     """Read ``topic`` from the beginning until ``want`` events of ``org`` were seen."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, auto_offset_reset="earliest",
-                                group_id=None)
+    consumer = AIOKafkaConsumer(
+        topic,
+        bootstrap_servers=bootstrap,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        group_id=unique("ifm-test-reader"),
+    )
     await consumer.start()
     try:
-        await consumer.topics()  # refresh metadata
-        parts = consumer.partitions_for_topic(topic) or set()
-        tps = [TopicPartition(topic, p) for p in parts]
-        consumer.assign(tps)
-        consumer.seek_to_beginning(*tps)
         found: list[EventEnvelope] = []
         deadline = asyncio.get_running_loop().time() + timeout
         while len(found) < want and asyncio.get_running_loop().time() < deadline:
@@ -205,4 +239,79 @@ async def read_topic(bootstrap: str, topic: str, *, org: str, want: int, timeout
         await consumer.stop()
 
 
+# --- SCM events ----------------------------------------------------------------------------------
 
+SCM_TIME = "2026-11-20T14:03:11Z"
+
+
+def sale_event(
+    org: str,
+    order_id: str,
+    lines: list[tuple[str, str, int, int]],
+    *,
+    codes: list[str] | None = None,
+    referral: str | None = None,
+    currency: str = "USD",
+    occurred_at: str = SCM_TIME,
+    sale_id: str | None = None,
+) -> EventEnvelope:
+    """``lines``: (line_id, sku, qty, net_amount_minor)."""
+    from g3n_contracts import SaleRecorded, event_types
+
+    payload = SaleRecorded.model_validate(
+        {
+            "sale_id": sale_id or f"s-{order_id}",
+            "order_id": order_id,
+            "channel": "web",
+            "occurred_at": occurred_at,
+            "currency": currency,
+            "promo_codes": codes or [],
+            "referral_code": referral,
+            "lines": [
+                {"line_id": lid, "sku": sku, "qty": q, "net_amount_minor": net} for lid, sku, q, net in lines
+            ],
+        }
+    )
+    return new_event(event_types.SALE_RECORDED, payload, org_code=org, source="scm")
+
+
+def return_event(
+    org: str, order_id: str, return_id: str, lines: list[tuple[str, int]], *, currency: str = "USD"
+) -> EventEnvelope:
+    """``lines``: (line_id, qty)."""
+    from g3n_contracts import ReturnRecorded, event_types
+
+    payload = ReturnRecorded.model_validate(
+        {
+            "return_id": return_id,
+            "order_id": order_id,
+            "occurred_at": "2026-11-22T09:00:00Z",
+            "currency": currency,
+            "lines": [{"line_id": lid, "qty": q, "refund_amount_minor": 0} for lid, q in lines],
+        }
+    )
+    return new_event(event_types.RETURN_RECORDED, payload, org_code=org, source="scm")
+
+
+async def caught_up(bootstrap: str, group: str, topic: str, *, timeout: float = 60.0) -> None:
+    from g3n_kit.kafka import group_lag
+
+    async def done() -> bool:
+        lag = await group_lag(bootstrap, group, [topic])
+        return lag.get(topic, 1) == 0
+
+    await wait_for(done, timeout=timeout, interval=0.2)
+
+
+async def reset_group(bootstrap: str, group: str, topic: str) -> None:
+    """Rewind ``group`` to offset 0 on every partition of ``topic`` (an operator replay)."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        await consumer._client.force_metadata_update()
+        parts = consumer.partitions_for_topic(topic) or set()
+        tps = [TopicPartition(topic, p) for p in parts]
+        consumer.assign(tps)
+        await consumer.commit({tp: 0 for tp in tps})
+    finally:
+        await consumer.stop()

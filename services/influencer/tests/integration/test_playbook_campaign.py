@@ -51,7 +51,9 @@ async def test_campaign_playbook(ifm: Ifm) -> None:
     err = await ifm.error("/attribution/record", att_body, "invalid-state")
     assert err["details"]["state"] == "draft"
 
-    active = await ifm.call("/campaign/status/set", {"campaign_id": cid, "expected_revision": 1, "status": "active"})
+    active = await ifm.call(
+        "/campaign/status/set", {"campaign_id": cid, "expected_revision": 1, "status": "active"}
+    )
     assert active["data"]["status"] == "active" and active["revision"] == 2
     ladder = await ifm.call(
         "/discount-tier/set",
@@ -82,11 +84,21 @@ async def test_campaign_playbook(ifm: Ifm) -> None:
     # the second order is in tier "pro" (one order attributed before it)
     second = await ifm.data(
         "/attribution/record",
-        {**att_body, "order_id": "o-2", "code": None, "profile_id": anna["profile_id"],
-         "lines": [{"line_id": "1", "sku": "HAT", "qty": 1, "net_amount_minor": 1001}]},
+        {
+            **att_body,
+            "order_id": "o-2",
+            "code": None,
+            "profile_id": anna["profile_id"],
+            "lines": [{"line_id": "1", "sku": "HAT", "qty": 1, "net_amount_minor": 1001}],
+        },
     )
     e2 = second["earnings"][0]
-    assert (e2["tier"]["name"], e2["rate_bps"], e2["amount_minor"], e2["prior_orders"]) == ("pro", 1500, 150, 1)
+    assert (e2["tier"]["name"], e2["rate_bps"], e2["amount_minor"], e2["prior_orders"]) == (
+        "pro",
+        1500,
+        150,
+        1,
+    )
 
     # verify: campaign totals, lists, get
     got = await ifm.data("/campaign/get", {"campaign_id": cid})
@@ -99,12 +111,24 @@ async def test_campaign_playbook(ifm: Ifm) -> None:
     assert fetched["earnings"][0]["history"][0]["kind"] == "accrual"
 
     # outside the window / wrong currency / suspended profile
-    await ifm.error("/attribution/record", {**att_body, "order_id": "o-3", "occurred_at": "2026-10-01T00:00:00Z"},
-                    "invalid-state")
-    await ifm.error("/attribution/record", {**att_body, "order_id": "o-4", "currency": "EUR"}, "invalid-state")
+    await ifm.error(
+        "/attribution/record",
+        {**att_body, "order_id": "o-3", "occurred_at": "2026-10-01T00:00:00Z"},
+        "invalid-state",
+    )
+    await ifm.error(
+        "/attribution/record", {**att_body, "order_id": "o-4", "currency": "EUR"}, "invalid-state"
+    )
     prof = await ifm.call("/profile/get", {"profile_id": anna["profile_id"]})
-    await ifm.call("/profile/status/set", {"profile_id": anna["profile_id"], "expected_revision": prof["revision"],
-                                           "status": "suspended", "reason": "review"})
+    await ifm.call(
+        "/profile/status/set",
+        {
+            "profile_id": anna["profile_id"],
+            "expected_revision": prof["revision"],
+            "status": "suspended",
+            "reason": "review",
+        },
+    )
     err = await ifm.error("/attribution/record", {**att_body, "order_id": "o-5"}, "invalid-state")
     assert err["details"]["state"] == "suspended"
 
@@ -112,7 +136,13 @@ async def test_campaign_playbook(ifm: Ifm) -> None:
 async def test_validation_names_fields(ifm: Ifm) -> None:
     err = await ifm.error(
         "/campaign/create",
-        {"name": "", "currency": "XXX", "starts_at": "yesterday", "commission": {"type": "percent"}, "bogus": 1},
+        {
+            "name": "",
+            "currency": "XXX",
+            "starts_at": "yesterday",
+            "commission": {"type": "percent"},
+            "bogus": 1,
+        },
         "validation-error",
     )
     paths = {f["path"] for f in err["details"]["fields"]}

@@ -171,14 +171,11 @@ async def anonymize(
     )
     assert before is not None
     # Skipped SCM sales keep the identifiers they carried (to claim points later); erase those that
-    # name this customer, and the customer ref of sales applied to them.
+    # name this customer.
     await conn.execute(
-        """UPDATE scm_sales SET customer_ref = NULL
-           WHERE org_code = $1 AND customer_ref IS NOT NULL
-             AND (customer_id = $2
-                  OR lower(customer_ref->>'email') = $3
-                  OR lower(customer_ref->>'external_ref') = $4
-                  OR customer_ref->>'customer_id' = $2)""",
+        """UPDATE scm_sales SET ref_customer_id = NULL, ref_email = NULL, ref_external_ref = NULL
+           WHERE org_code = $1
+             AND (ref_customer_id = $2 OR lower(ref_email) = $3 OR lower(ref_external_ref) = $4)""",
         org_code,
         customer_id,
         before["email_norm"],

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import asyncpg
-import orjson
 
 from g3n_crm.domain.loyalty import Allocation, Balance, Lot, LoyaltyAccount, Redemption
 from g3n_crm.domain.policy import DEFAULT_POLICY, LoyaltyPolicy
@@ -211,6 +210,38 @@ async def find_earns_by_source(conn: asyncpg.Connection, pairs: Sequence[Key]) -
     return {(r["org_code"], r["source_ref"]): r for r in rows}
 
 
+_LOT_COPY_COLS = (
+    "org_code",
+    "lot_id",
+    "customer_id",
+    "origin_entry_id",
+    "points",
+    "remaining",
+    "reversed",
+    "available_at",
+    "expires_at",
+    "created_at",
+)
+_ENTRY_COPY_COLS = (
+    "org_code",
+    "entry_id",
+    "customer_id",
+    "seq",
+    "kind",
+    "points",
+    "reason",
+    "source_ref",
+    "ref_entry_id",
+    "lot_id",
+    "lot_ids",
+    "lot_points",
+    "debt_change",
+    "balance_after",
+    "actor",
+    "created_at",
+)
+
+
 async def save(
     conn: asyncpg.Connection,
     accounts: Sequence[tuple[str, LoyaltyAccount]],
@@ -230,22 +261,24 @@ async def save(
     ]
     entries = [(org, e) for org, acc in accounts for e in acc.new_entries]
     if new_lots:
-        await conn.execute(
-            """INSERT INTO loyalty_lots (org_code, lot_id, customer_id, origin_entry_id, points, remaining,
-                                         reversed, available_at, expires_at, created_at)
-               SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[],
-                                    $6::bigint[], $7::bigint[], $8::timestamptz[], $9::timestamptz[],
-                                    $10::timestamptz[])""",
-            [o for o, _ in new_lots],
-            [lot.lot_id for _, lot in new_lots],
-            [lot.customer_id for _, lot in new_lots],
-            [lot.origin_entry_id for _, lot in new_lots],
-            [lot.points for _, lot in new_lots],
-            [lot.remaining for _, lot in new_lots],
-            [lot.reversed for _, lot in new_lots],
-            [lot.available_at for _, lot in new_lots],
-            [lot.expires_at for _, lot in new_lots],
-            [lot.created_at for _, lot in new_lots],
+        await conn.copy_records_to_table(
+            "loyalty_lots",
+            columns=_LOT_COPY_COLS,
+            records=[
+                (
+                    o,
+                    lot.lot_id,
+                    lot.customer_id,
+                    lot.origin_entry_id,
+                    lot.points,
+                    lot.remaining,
+                    lot.reversed,
+                    lot.available_at,
+                    lot.expires_at,
+                    lot.created_at,
+                )
+                for o, lot in new_lots
+            ],
         )
     if changed:
         await conn.execute(
@@ -259,33 +292,30 @@ async def save(
             [lot.reversed for _, lot in changed],
         )
     if entries:
-        await conn.execute(
-            """INSERT INTO loyalty_entries (org_code, entry_id, customer_id, seq, kind, points, reason,
-                                            source_ref, ref_entry_id, lot_id, lots, debt_change,
-                                            balance_after, actor, created_at)
-               SELECT o, i, c, s, k, p, r, sr, re, l, m::jsonb, d, b, $14, t
-               FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::bigint[],
-                           $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::bigint[],
-                           $13::bigint[], $15::timestamptz[])
-                    AS u(o, i, c, s, k, p, r, sr, re, l, m, d, b, t)""",
-            [o for o, _ in entries],
-            [e.entry_id for _, e in entries],
-            [e.customer_id for _, e in entries],
-            [e.seq for _, e in entries],
-            [e.kind for _, e in entries],
-            [e.points for _, e in entries],
-            [e.reason for _, e in entries],
-            [e.source_ref for _, e in entries],
-            [e.ref_entry_id for _, e in entries],
-            [e.lot_id for _, e in entries],
-            [
-                orjson.dumps([{"lot_id": m.lot_id, "points": m.points} for m in e.movements]).decode()
-                for _, e in entries
+        await conn.copy_records_to_table(
+            "loyalty_entries",
+            columns=_ENTRY_COPY_COLS,
+            records=[
+                (
+                    o,
+                    e.entry_id,
+                    e.customer_id,
+                    e.seq,
+                    e.kind,
+                    e.points,
+                    e.reason,
+                    e.source_ref,
+                    e.ref_entry_id,
+                    e.lot_id,
+                    [m.lot_id for m in e.movements],
+                    [m.points for m in e.movements],
+                    e.debt_change,
+                    e.balance_after,
+                    actor,
+                    e.created_at,
+                )
+                for o, e in entries
             ],
-            [e.debt_change for _, e in entries],
-            [e.balance_after for _, e in entries],
-            actor,
-            [e.created_at for _, e in entries],
         )
     await _save_redemptions(conn, redemptions, now)
     touched = [(org, acc) for org, acc in accounts if acc.new_entries]

@@ -22,12 +22,12 @@ class LineState:
     points: int
     returned_qty: int = 0
     reversed_points: int = 0
-    new: bool = False
-    dirty: bool = False
 
 
 @dataclass
 class SaleState:
+    """What loyalty knows of an order's sale (loaded, or recorded in this batch)."""
+
     org_code: str
     order_id: str
     sale_id: str
@@ -38,12 +38,13 @@ class SaleState:
     earn_lot_id: str | None
     redemption_id: str | None
     lines: dict[str, LineState] = field(default_factory=dict)
-    new: bool = False
+    lines_changed: bool = False
+    new: bool = False  # recorded by this batch (inserted whole, never updated)
 
 
 @dataclass
 class SaleRecord:
-    """A row of ``scm_sales`` to insert."""
+    """A row of ``scm_sales`` to insert (its lines are taken from ``state``)."""
 
     org_code: str
     sale_id: str
@@ -51,7 +52,7 @@ class SaleRecord:
     status: str
     reason: str | None
     customer_id: str | None
-    customer_ref: dict[str, Any] | None
+    ref: tuple[str | None, str | None, str | None]  # identifiers of a skipped sale (id, email, ext ref)
     currency: str
     eligible_minor: int
     points_earned: int
@@ -59,6 +60,7 @@ class SaleRecord:
     tender_points: int
     redemption_id: str | None
     occurred_at: datetime
+    state: SaleState | None = None
 
 
 @dataclass
@@ -88,7 +90,8 @@ async def load_sales(conn: asyncpg.Connection, keys: Sequence[Key]) -> dict[Key,
     rows = await conn.fetch(
         """SELECT DISTINCT ON (s.org_code, s.order_id)
                   s.org_code, s.order_id, s.sale_id, s.status, s.reason, s.customer_id, s.earn_entry_id,
-                  s.redemption_id, e.lot_id AS earn_lot_id
+                  s.redemption_id, e.lot_id AS earn_lot_id, s.line_ids, s.line_skus, s.line_qty, s.line_net,
+                  s.line_points, s.line_returned_qty, s.line_reversed_points
            FROM unnest($1::text[], $2::text[]) AS k(org_code, order_id)
            JOIN scm_sales s ON s.org_code = k.org_code AND s.order_id = k.order_id
            LEFT JOIN loyalty_entries e ON e.org_code = s.org_code AND e.entry_id = s.earn_entry_id
@@ -96,8 +99,9 @@ async def load_sales(conn: asyncpg.Connection, keys: Sequence[Key]) -> dict[Key,
         orgs,
         orders,
     )
-    out = {
-        (r["org_code"], r["order_id"]): SaleState(
+    out: dict[Key, SaleState] = {}
+    for r in rows:
+        state = SaleState(
             org_code=r["org_code"],
             order_id=r["order_id"],
             sale_id=r["sale_id"],
@@ -108,26 +112,18 @@ async def load_sales(conn: asyncpg.Connection, keys: Sequence[Key]) -> dict[Key,
             earn_lot_id=r["earn_lot_id"],
             redemption_id=r["redemption_id"],
         )
-        for r in rows
-    }
-    applied = [k for k, s in out.items() if s.status == "applied"]
-    if applied:
-        lines = await conn.fetch(
-            """SELECT l.* FROM unnest($1::text[], $2::text[]) AS k(org_code, order_id)
-               JOIN scm_sale_lines l ON l.org_code = k.org_code AND l.order_id = k.order_id""",
-            [k[0] for k in applied],
-            [k[1] for k in applied],
-        )
-        for r in lines:
-            out[(r["org_code"], r["order_id"])].lines[r["line_id"]] = LineState(
-                line_id=r["line_id"],
-                sku=r["sku"],
-                qty=r["qty"],
-                net_amount_minor=r["net_amount_minor"],
-                points=r["points"],
-                returned_qty=r["returned_qty"],
-                reversed_points=r["reversed_points"],
-            )
+        for line in zip(
+            r["line_ids"],
+            r["line_skus"],
+            r["line_qty"],
+            r["line_net"],
+            r["line_points"],
+            r["line_returned_qty"],
+            r["line_reversed_points"],
+            strict=True,
+        ):
+            state.lines[line[0]] = LineState(*line)
+        out[(r["org_code"], r["order_id"])] = state
     return out
 
 
@@ -153,69 +149,91 @@ async def load_parked(conn: asyncpg.Connection, keys: Sequence[Key]) -> dict[Key
     return out
 
 
+_SALE_COPY_COLS = (
+    "org_code",
+    "sale_id",
+    "order_id",
+    "status",
+    "reason",
+    "customer_id",
+    "ref_customer_id",
+    "ref_email",
+    "ref_external_ref",
+    "currency",
+    "eligible_minor",
+    "points_earned",
+    "earn_entry_id",
+    "tender_points",
+    "redemption_id",
+    "occurred_at",
+    "processed_at",
+    "line_ids",
+    "line_skus",
+    "line_qty",
+    "line_net",
+    "line_points",
+    "line_returned_qty",
+    "line_reversed_points",
+)
+
+
+def _line_arrays(state: SaleState | None) -> tuple[list[Any], ...]:
+    lines = list(state.lines.values()) if state is not None else []
+    return (
+        [ln.line_id for ln in lines],
+        [ln.sku for ln in lines],
+        [ln.qty for ln in lines],
+        [ln.net_amount_minor for ln in lines],
+        [ln.points for ln in lines],
+        [ln.returned_qty for ln in lines],
+        [ln.reversed_points for ln in lines],
+    )
+
+
 async def save(
     conn: asyncpg.Connection,
     sales: Sequence[SaleRecord],
-    states: Sequence[SaleState],
+    changed: Sequence[SaleState],
     returns: Sequence[ReturnRecord],
     now: datetime,
 ) -> None:
+    """Insert the batch's sales (binary COPY), write back returned lines, upsert returns."""
     if sales:
-        await conn.execute(
-            """INSERT INTO scm_sales (org_code, sale_id, order_id, status, reason, customer_id, customer_ref,
-                                      currency, eligible_minor, points_earned, earn_entry_id, tender_points,
-                                      redemption_id, occurred_at, processed_at)
-               SELECT o, s, ord, st, re, c, cr::jsonb, cur, el, pe, ee, tp, rd, oc, $15
-               FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
-                           $8::text[], $9::bigint[], $10::bigint[], $11::text[], $12::bigint[], $13::text[],
-                           $14::timestamptz[]) AS u(o, s, ord, st, re, c, cr, cur, el, pe, ee, tp, rd, oc)
-               ON CONFLICT (org_code, sale_id) DO NOTHING""",
-            [x.org_code for x in sales],
-            [x.sale_id for x in sales],
-            [x.order_id for x in sales],
-            [x.status for x in sales],
-            [x.reason for x in sales],
-            [x.customer_id for x in sales],
-            [orjson.dumps(x.customer_ref).decode() if x.customer_ref is not None else None for x in sales],
-            [x.currency for x in sales],
-            [x.eligible_minor for x in sales],
-            [x.points_earned for x in sales],
-            [x.earn_entry_id for x in sales],
-            [x.tender_points for x in sales],
-            [x.redemption_id for x in sales],
-            [x.occurred_at for x in sales],
-            now,
+        await conn.copy_records_to_table(
+            "scm_sales",
+            columns=_SALE_COPY_COLS,
+            records=[
+                (
+                    x.org_code,
+                    x.sale_id,
+                    x.order_id,
+                    x.status,
+                    x.reason,
+                    x.customer_id,
+                    *x.ref,
+                    x.currency,
+                    x.eligible_minor,
+                    x.points_earned,
+                    x.earn_entry_id,
+                    x.tender_points,
+                    x.redemption_id,
+                    x.occurred_at,
+                    now,
+                    *_line_arrays(x.state),
+                )
+                for x in sales
+            ],
         )
-    new_lines = [(s, ln) for s in states for ln in s.lines.values() if ln.new]
-    old_lines = [(s, ln) for s in states for ln in s.lines.values() if ln.dirty and not ln.new]
-    if new_lines:
+    if changed:
+        # Lines of sales recorded before this batch (a sale of this batch is inserted complete).
         await conn.execute(
-            """INSERT INTO scm_sale_lines (org_code, order_id, line_id, sku, qty, net_amount_minor, points,
-                                           returned_qty, reversed_points)
-               SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int[], $6::bigint[],
-                                    $7::bigint[], $8::int[], $9::bigint[])
-               ON CONFLICT DO NOTHING""",
-            [s.org_code for s, _ in new_lines],
-            [s.order_id for s, _ in new_lines],
-            [ln.line_id for _, ln in new_lines],
-            [ln.sku for _, ln in new_lines],
-            [ln.qty for _, ln in new_lines],
-            [ln.net_amount_minor for _, ln in new_lines],
-            [ln.points for _, ln in new_lines],
-            [ln.returned_qty for _, ln in new_lines],
-            [ln.reversed_points for _, ln in new_lines],
-        )
-    if old_lines:
-        await conn.execute(
-            """UPDATE scm_sale_lines l SET returned_qty = u.rq, reversed_points = u.rp
-               FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::bigint[])
-                    AS u(o, ord, li, rq, rp)
-               WHERE l.org_code = u.o AND l.order_id = u.ord AND l.line_id = u.li""",
-            [s.org_code for s, _ in old_lines],
-            [s.order_id for s, _ in old_lines],
-            [ln.line_id for _, ln in old_lines],
-            [ln.returned_qty for _, ln in old_lines],
-            [ln.reversed_points for _, ln in old_lines],
+            """UPDATE scm_sales s SET line_returned_qty = u.rq::int[], line_reversed_points = u.rp::bigint[]
+               FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) AS u(o, sid, rq, rp)
+               WHERE s.org_code = u.o AND s.sale_id = u.sid""",
+            [st.org_code for st in changed],
+            [st.sale_id for st in changed],
+            ["{" + ",".join(str(ln.returned_qty) for ln in st.lines.values()) + "}" for st in changed],
+            ["{" + ",".join(str(ln.reversed_points) for ln in st.lines.values()) + "}" for st in changed],
         )
     fresh = [r for r in returns if r.new]
     done = [r for r in returns if not r.new]
@@ -223,8 +241,8 @@ async def save(
         await conn.execute(
             """INSERT INTO scm_returns (org_code, return_id, order_id, status, reason, payload,
                                         reversed_points, restored_points, notes, received_at, applied_at)
-               SELECT o, i, ord, st, re, p::jsonb, rv, rs, n::jsonb, $10,
-                      CASE WHEN st = 'applied' THEN $10 END
+               SELECT o, i, ord, st, re, p::jsonb, rv, rs, n::jsonb, $10::timestamptz,
+                      CASE WHEN st = 'applied' THEN $10::timestamptz END
                FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
                            $7::bigint[], $8::bigint[], $9::text[]) AS u(o, i, ord, st, re, p, rv, rs, n)
                ON CONFLICT (org_code, return_id) DO NOTHING""",

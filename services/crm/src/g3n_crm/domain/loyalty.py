@@ -41,8 +41,8 @@ from datetime import datetime, timedelta
 from typing import Literal
 
 from g3n_kit.errors import InsufficientBalance, InvalidState, ValidationFailed
-from g3n_kit.ids import new_id
 
+from g3n_crm.domain.ids import new_id
 from g3n_crm.domain.policy import LoyaltyPolicy
 
 EntryKind = Literal["earn", "redeem", "restore", "reverse", "adjust", "expire", "debt_settle"]
@@ -287,10 +287,14 @@ class LoyaltyAccount:
     # ---- operations ------------------------------------------------------------------------
 
     def expire_due(self, now: datetime) -> list[Entry]:
-        due = sorted(
-            (lot for lot in self.lots.values() if lot.remaining > 0 and lot.is_expired(now)),
-            key=Lot.spend_order,
-        )
+        due = [
+            lot
+            for lot in self.lots.values()
+            if lot.remaining and lot.expires_at is not None and lot.expires_at <= now
+        ]
+        if not due:
+            return []
+        due.sort(key=Lot.spend_order)
         return [
             self._record(
                 "expire",

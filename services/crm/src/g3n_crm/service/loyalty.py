@@ -140,7 +140,7 @@ def entry_row_out(r: asyncpg.Record) -> EntryOut:
         reason=r["reason"],
         source_ref=r["source_ref"],
         lot_id=r["lot_id"],
-        lots=[LotMove(**m) for m in r["lots"]],
+        lots=[LotMove(lot_id=i, points=p) for i, p in zip(r["lot_ids"], r["lot_points"], strict=True)],
         debt_change=r["debt_change"],
         ref_entry_id=r["ref_entry_id"],
         created_at=r["created_at"],
@@ -148,11 +148,13 @@ def entry_row_out(r: asyncpg.Record) -> EntryOut:
     )
 
 
-def account_change(account: LoyaltyAccount, balance: Balance) -> Change:
-    """The change event of a ledger write: the entries it added and the balances after them."""
+def account_change(account: LoyaltyAccount, balance: Balance | None = None) -> Change:
+    """The change event of a ledger write: the entries it added, the ledger total and debt after
+    them, and (when the writer holds every open lot) the available / pending split."""
     data: dict[str, Any] = {
         "customer_id": account.customer_id,
-        "balance": {"available": balance.available, "pending": balance.pending, "debt": balance.debt},
+        "total": account.total,
+        "debt": account.debt,
         "entries": [
             {
                 "entry_id": e.entry_id,
@@ -164,6 +166,8 @@ def account_change(account: LoyaltyAccount, balance: Balance) -> Change:
             for e in account.new_entries
         ],
     }
+    if balance is not None:
+        data["balance"] = {"available": balance.available, "pending": balance.pending, "debt": balance.debt}
     return Change("loyalty_account", account.customer_id, "changed", data)
 
 

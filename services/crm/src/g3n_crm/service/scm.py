@@ -87,11 +87,11 @@ def _order_id(env: EventEnvelope) -> str:
     return payload.order_id
 
 
-def _customer_ref(sale: SaleRecorded) -> dict[str, Any] | None:
+def _customer_ref(sale: SaleRecorded) -> tuple[str | None, str | None, str | None]:
     c = sale.customer
     if c is None:
-        return None
-    return {"customer_id": c.customer_id, "email": c.email, "external_ref": c.external_ref}
+        return (None, None, None)
+    return (c.customer_id, c.email, c.external_ref)
 
 
 async def apply_batch(conn: asyncpg.Connection, envelopes: Sequence[EventEnvelope], now: datetime) -> None:
@@ -183,28 +183,22 @@ async def apply_batch(conn: asyncpg.Connection, envelopes: Sequence[EventEnvelop
         actor=ACTOR,
         now=now,
     )
-    await repo.save(
-        conn,
-        batch.sale_records,
-        [s for s in batch.states.values() if s.status == "applied"],
-        batch.returns,
-        now,
+    changed = [s for s in batch.states.values() if s.lines_changed and not s.new]
+    await repo.save(conn, batch.sale_records, changed, batch.returns, now)
+    # One change event per touched account (its lots are not all loaded: no available/pending split).
+    batch.messages.extend(
+        change_message(org, account_change(acc), batch.correlation.get((org, acc.customer_id)), at=now)
+        for org, acc in touched
     )
-    if touched:
-        balances = await loyalty_repo.balances(conn, [(org, acc.customer_id) for org, acc in touched], now)
-        batch.messages.extend(
-            change_message(
-                org,
-                account_change(acc, balances[(org, acc.customer_id)]),
-                batch.correlation.get((org, acc.customer_id)),
-            )
-            for org, acc in touched
-        )
     await publish(conn, batch.messages)
 
 
 def _skip(
-    batch: _Batch, env: EventEnvelope, sale: SaleRecorded, reason: str, ref: dict[str, Any] | None
+    batch: _Batch,
+    env: EventEnvelope,
+    sale: SaleRecorded,
+    reason: str,
+    ref: tuple[str | None, str | None, str | None] = (None, None, None),
 ) -> None:
     key = (env.org_code, sale.order_id)
     batch.sale_records.append(
@@ -238,10 +232,10 @@ def _apply_sale(batch: _Batch, env: EventEnvelope, found: tuple[str, str] | None
     org = env.org_code
     key = (org, sale.order_id)
     if key in batch.states:
-        _skip(batch, env, sale, "duplicate-order", None)
+        _skip(batch, env, sale, "duplicate-order")
         return
     if sale.customer is None:
-        _skip(batch, env, sale, "guest", None)
+        _skip(batch, env, sale, "guest")
         return
     if found is None:
         _skip(batch, env, sale, "unknown-customer", _customer_ref(sale))
@@ -252,7 +246,7 @@ def _apply_sale(batch: _Batch, env: EventEnvelope, found: tuple[str, str] | None
         _skip(batch, env, sale, "unknown-customer", _customer_ref(sale))
         return
     if locked.status != "active":
-        _skip(batch, env, sale, f"customer-{locked.status}", None)
+        _skip(batch, env, sale, f"customer-{locked.status}")
         return
     account = locked.account
     policy = batch.policies[org].policy
@@ -321,7 +315,7 @@ def _apply_sale(batch: _Batch, env: EventEnvelope, found: tuple[str, str] | None
     )
     for ln in sale.lines:
         state.lines[ln.line_id] = LineState(
-            ln.line_id, ln.sku, ln.qty, ln.net_amount_minor, share_of.get(ln.line_id, 0), new=True
+            ln.line_id, ln.sku, ln.qty, ln.net_amount_minor, share_of.get(ln.line_id, 0)
         )
     batch.states[key] = state
     batch.sale_records.append(
@@ -332,7 +326,7 @@ def _apply_sale(batch: _Batch, env: EventEnvelope, found: tuple[str, str] | None
             "applied",
             note,
             customer_id,
-            None,
+            (None, None, None),
             sale.currency,
             eligible_minor,
             points if prior is None else 0,
@@ -340,6 +334,7 @@ def _apply_sale(batch: _Batch, env: EventEnvelope, found: tuple[str, str] | None
             tender_points,
             redemption_id,
             sale.occurred_at,
+            state,
         )
     )
     for parked in batch.parked.pop(key, []):
@@ -418,7 +413,7 @@ def _apply_return_to(batch: _Batch, key: Key, record: ReturnRecord, correlation_
         pts = cumulative_reversal(line.points, line.qty, line.returned_qty, rl.qty)
         line.returned_qty = min(line.qty, line.returned_qty + rl.qty)
         line.reversed_points += pts
-        line.dirty = True
+        state.lines_changed = True
         reversal += pts
     if reversal and state.earn_lot_id and state.earn_lot_id in account.lots:
         lot = account.lots[state.earn_lot_id]

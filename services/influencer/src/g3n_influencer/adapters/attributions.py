@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 import asyncpg
+import orjson
 from g3n_kit.errors import NotFound
 from g3n_kit.paging import Cursor, keyset_condition, page_of, start_cursor
 
@@ -17,6 +18,12 @@ from g3n_influencer.adapters.earnings import EarningState, state_of
 from g3n_influencer.service.models import Attribution, AttributionLineOut, AttributionList
 
 MemberKey = tuple[str, str, str]  # (org, campaign_id, profile_id)
+
+
+def _json(value: Any) -> str:
+    """JSON text for a ``jsonb`` element of an unnest array (a list value would become an
+    array dimension if passed as a Python list)."""
+    return orjson.dumps(value).decode()
 
 
 @dataclass(frozen=True)
@@ -354,17 +361,17 @@ async def park(conn: asyncpg.Connection, returns: Sequence[ParkedReturn]) -> Non
         return
     await conn.execute(
         """INSERT INTO ifm_parked_returns (org_code, return_id, order_id, occurred_at, currency, lines,
-            event_id)
-           SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::text[],
-               $6::jsonb[],
-                                $7::uuid[])
+                                           event_id)
+           SELECT o, r, ord, occ, cur, l::jsonb, e
+           FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::text[], $6::text[],
+                       $7::uuid[]) AS u(o, r, ord, occ, cur, l, e)
            ON CONFLICT (org_code, return_id) DO NOTHING""",
         [r.org_code for r in returns],
         [r.return_id for r in returns],
         [r.order_id for r in returns],
         [r.occurred_at for r in returns],
         [r.currency for r in returns],
-        [r.lines for r in returns],
+        [_json(r.lines) for r in returns],  # jsonb[] of lists would nest: pass text
         [r.event_id for r in returns],
     )
 
@@ -421,9 +428,16 @@ async def record_applied(
         return
     await conn.execute(
         """INSERT INTO ifm_applied_returns (org_code, return_id, attribution_id, order_id, clawback_minor,
-            lines)
-           SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::jsonb[])""",
-        *[list(col) for col in zip(*rows, strict=True)],
+                                            lines)
+           SELECT o, r, a, ord, c, l::jsonb
+           FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::text[])
+                AS u(o, r, a, ord, c, l)""",
+        [r[0] for r in rows],
+        [r[1] for r in rows],
+        [r[2] for r in rows],
+        [r[3] for r in rows],
+        [r[4] for r in rows],
+        [_json(r[5]) for r in rows],
     )
 
 

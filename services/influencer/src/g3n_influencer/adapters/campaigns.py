@@ -40,8 +40,8 @@ class CampaignRule:
     ends_at: datetime | None
     commission: Commission
     holding_days: int
-    eligible_skus: tuple[str, ...]
-    excluded_skus: tuple[str, ...]
+    eligible_skus: frozenset[str]
+    excluded_skus: frozenset[str]
     ladder: tuple[Tier, ...]
     created_at: datetime
 
@@ -61,8 +61,8 @@ def rule_of(row: asyncpg.Record, ladder: Sequence[Tier]) -> CampaignRule:
         ends_at=row["ends_at"],
         commission=commission_of(row),
         holding_days=row["holding_days"],
-        eligible_skus=tuple(row["eligible_skus"]),
-        excluded_skus=tuple(row["excluded_skus"]),
+        eligible_skus=frozenset(row["eligible_skus"]),
+        excluded_skus=frozenset(row["excluded_skus"]),
         ladder=tuple(ladder),
         created_at=row["created_at"],
     )

@@ -6,7 +6,7 @@ every surface renders them with the spec's codes.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Final, Literal
@@ -118,10 +118,10 @@ def tier_for(ladder: Sequence[Tier], prior_orders: int) -> Tier | None:
     return found
 
 
-def sku_eligible(sku: str, eligible_skus: Iterable[str], excluded_skus: Iterable[str]) -> bool:
+def sku_eligible(sku: str, eligible_skus: Collection[str], excluded_skus: Collection[str]) -> bool:
     """A line earns when its SKU is in ``eligible_skus`` (an empty list means every SKU) and
-    not in ``excluded_skus`` (exclusion wins). SKUs compare exactly (case-sensitive)."""
-    eligible = set(eligible_skus)
-    if sku in set(excluded_skus):
+    not in ``excluded_skus`` (exclusion wins). SKUs compare exactly (case-sensitive). Pass sets
+    when calling per line (the hot path builds them once per campaign)."""
+    if sku in excluded_skus:
         return False
-    return not eligible or sku in eligible
+    return not eligible_skus or sku in eligible_skus

@@ -48,7 +48,7 @@ failed payout returns its earnings to ``released`` (or ``reversed`` when nothing
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Final, Literal
 
@@ -102,11 +102,13 @@ def compute_earning(
     commission: Commission,
     ladder: Sequence[Tier],
     prior_orders: int,
-    eligible_skus: Sequence[str] = (),
-    excluded_skus: Sequence[str] = (),
+    eligible_skus: Collection[str] = frozenset(),
+    excluded_skus: Collection[str] = frozenset(),
 ) -> EarningCalc:
     """Commission of one order (see the module docstring for the rules and rounding)."""
-    flags = [sku_eligible(line.sku, eligible_skus, excluded_skus) for line in lines]
+    eligible = eligible_skus if isinstance(eligible_skus, frozenset) else frozenset(eligible_skus)
+    excluded = excluded_skus if isinstance(excluded_skus, frozenset) else frozenset(excluded_skus)
+    flags = [sku_eligible(line.sku, eligible, excluded) for line in lines]
     bases = [line.net_amount_minor if ok else 0 for line, ok in zip(lines, flags, strict=True)]
     basis = sum(bases)
     tier = tier_for(ladder, prior_orders) if ladder else None

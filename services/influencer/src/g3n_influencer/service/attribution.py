@@ -122,11 +122,13 @@ async def apply_attributions(
     """Record attributions and their earnings; returns one outcome per draft, in order."""
     outcomes: list[Outcome | None] = [None] * len(drafts)
     hashes = [d.content_hash() for d in drafts]
-    found = await repo.existing(conn, list({d.key for d in drafts}))
-    first_in_batch: dict[tuple[str, str, str], tuple[str, bytes]] = {}
+    # Member rows first: two writers attributing the same order to a member serialise here, so
+    # the second one then sees the first one's attribution below (and replays or conflicts).
     members = await repo.lock_members(
         conn, [(d.org_code, d.campaign.campaign_id, d.profile_id) for d in drafts]
     )
+    found = await repo.existing(conn, list({d.key for d in drafts}))
+    first_in_batch: dict[tuple[str, str, str], tuple[str, bytes]] = {}
     counted: dict[repo.MemberKey, int] = {k: m.counted_orders for k, m in members.items()}
     deltas: dict[repo.MemberKey, int] = {}
 
@@ -157,7 +159,8 @@ async def apply_attributions(
             eligible_skus=d.campaign.eligible_skus,
             excluded_skus=d.campaign.excluded_skus,
         )
-        att_id, earning_id = new_id("att"), new_id("ern")
+        att_id = new_id("att")
+        earning_id = "ern_" + att_id.removeprefix("att_")  # one earning per attribution: same body
         first_in_batch[d.key] = (att_id, hashes[i])
         outcomes[i] = Outcome("created", att_id)
         net_sales = sum(ln.net_amount_minor for ln in d.lines)
@@ -544,14 +547,14 @@ JOIN ifm_campaigns cp ON cp.org_code = m.org_code AND cp.campaign_id = m.campaig
 async def record_sales(conn: asyncpg.Connection, sales: Sequence[SaleIn], actor: Actor) -> SalesResult:
     """Attribute SCM sales whose code matches (see the module docstring); count the others."""
     result = SalesResult()
-    wanted = sorted({(s.org_code, code) for s in sales for code in _codes_of(s.sale)})
+    codes_of = [_codes_of(s.sale) for s in sales]
+    wanted = sorted({(s.org_code, code) for s, codes in zip(sales, codes_of, strict=True) for code in codes})
     candidates: dict[tuple[str, str], list[asyncpg.Record]] = {}
     if wanted:
         for row in await conn.fetch(_MATCH_SQL, [w[0] for w in wanted], [w[1] for w in wanted]):
             candidates.setdefault((row["org_code"], row["code_key"]), []).append(row)
     chosen: list[tuple[int, SaleIn, asyncpg.Record]] = []
-    for i, s in enumerate(sales):
-        codes = _codes_of(s.sale)
+    for i, (s, codes) in enumerate(zip(sales, codes_of, strict=True)):
         if not codes:
             _count(result, "no-code")
             continue
