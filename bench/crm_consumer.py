@@ -33,14 +33,15 @@ CUSTOMERS = 20_000
 
 async def _child(dsn: str, bootstrap: str, topic: str, group: str, max_batch: int, n: int) -> None:
     """Consume until `n` events are in the inbox; print elapsed seconds (first event to last) and RSS."""
+    from g3n_crm.entrypoints.consumer_handlers import handle_scm_sales
     from g3n_kit.consumer import ConsumerLoop
     from g3n_kit.db import Database
 
-    from g3n_crm.entrypoints.consumer_handlers import handle_scm_sales
-
     db = await Database.connect(dsn, min_size=4, max_size=8)
     stop = asyncio.Event()
-    loop = ConsumerLoop(db=db, bootstrap=bootstrap, group=group, handlers={topic: handle_scm_sales}, max_batch=max_batch)
+    loop = ConsumerLoop(
+        db=db, bootstrap=bootstrap, group=group, handlers={topic: handle_scm_sales}, max_batch=max_batch
+    )
     task = asyncio.create_task(loop.run(stop))
     t0 = 0.0
     try:
@@ -59,16 +60,29 @@ async def _child(dsn: str, bootstrap: str, topic: str, group: str, max_batch: in
         stop.set()
         await task
         await db.close()
-    rss_kb = 0
+    print(f"RESULT {elapsed:.4f} {_peak_rss_kb()}", flush=True)
+
+
+def _peak_rss_kb() -> int:
     for line in Path("/proc/self/status").read_text().splitlines():
         if line.startswith("VmHWM:"):
-            rss_kb = int(line.split()[1])
-    print(f"RESULT {elapsed:.4f} {rss_kb}", flush=True)
+            return int(line.split()[1])
+    return 0
 
 
 def _run_child(dsn: str, bootstrap: str, topic: str, group: str, max_batch: int, n: int) -> tuple[float, int]:
     out = subprocess.run(
-        [sys.executable, str(Path(__file__)), "--child", dsn, bootstrap, topic, group, str(max_batch), str(n)],
+        [
+            sys.executable,
+            str(Path(__file__)),
+            "--child",
+            dsn,
+            bootstrap,
+            topic,
+            group,
+            str(max_batch),
+            str(n),
+        ],
         capture_output=True,
         text=True,
         check=True,
@@ -80,11 +94,10 @@ def _run_child(dsn: str, bootstrap: str, topic: str, group: str, max_batch: int,
 
 
 async def _setup_crm(stack: object, name: str) -> str:
-    from g3n_kit.migrations import migrate
-
     from g3n_crm.bootstrap import build
     from g3n_crm.domain.ids import new_id
     from g3n_crm.settings import Settings
+    from g3n_kit.migrations import migrate
 
     dsn = await stack.aensure_database(name)  # type: ignore[attr-defined]
     await migrate(dsn, build(Settings(database_url=dsn)).all_migrations)
@@ -100,7 +113,8 @@ async def _setup_crm(stack: object, name: str) -> str:
             now,
         )
         await conn.execute(
-            "INSERT INTO loyalty_accounts (org_code, customer_id, updated_at) SELECT 'acme', c, $2 FROM unnest($1::text[]) c",
+            """INSERT INTO loyalty_accounts (org_code, customer_id, updated_at)
+               SELECT 'acme', c, $2 FROM unnest($1::text[]) c""",
             ids,
             now,
         )
@@ -153,7 +167,8 @@ async def run(n: int, naive_n: int) -> None:
         "crm-consumer",
         f"""## CRM: SCM sales applied to loyalty
 
-`uv run python bench/crm_consumer.py {n} {naive_n}` — {datetime.now(UTC):%Y-%m-%d %H:%M}Z, commit {git_rev()}, {machine()}.
+`uv run python bench/crm_consumer.py {n} {naive_n}` — {datetime.now(UTC):%Y-%m-%d %H:%M}Z,
+commit {git_rev()}, {machine()}.
 {n:,} `scm.sale.recorded` events (two lines, customer named by e-mail, {CUSTOMERS:,} customers), 4 partitions.
 Applied = customer resolved, points earned into a lot, ledger entry, sale bookkeeping, change event
 in the outbox, inbox row, offsets committed. The CRM consumer runs in its own process.
@@ -164,7 +179,8 @@ in the outbox, inbox row, offsets committed. The CRM consumer runs in its own pr
 | **CRM batch handler** (kit `ConsumerLoop`, 1000-event batches) | **{crm:,.0f}** | {crm / floor:.0%} |
 | naive: same handler, one event per transaction ({naive_n:,} events) | {naive:,.0f} | {naive / floor:.0%} |
 
-Batch vs naive: {crm / naive:.1f}x. Consumer peak RSS: {rss / 1024:.0f} MB (naive run {naive_rss / 1024:.0f} MB).
+Batch vs naive: {crm / naive:.1f}x. Consumer peak RSS: {rss / 1024:.0f} MB
+(naive run {naive_rss / 1024:.0f} MB).
 """,
     )
 
@@ -172,8 +188,19 @@ Batch vs naive: {crm / naive:.1f}x. Consumer peak RSS: {rss / 1024:.0f} MB (naiv
 if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "--child":
         dsn_, boot_, topic_, group_, batch_, n_ = sys.argv[2:8]
-        asyncio.run(_child(dsn_, boot_, topic_, group_, int(batch_), int(n_)))
+        if os.environ.get("CRM_BENCH_PROFILE"):  # cProfile the child, stats to the named file
+            import cProfile
+
+            cProfile.run(
+                "asyncio.run(_child(dsn_, boot_, topic_, group_, int(batch_), int(n_)))",
+                f"{os.environ['CRM_BENCH_PROFILE']}.{batch_}",
+            )
+        else:
+            asyncio.run(_child(dsn_, boot_, topic_, group_, int(batch_), int(n_)))
     else:
         asyncio.run(
-            run(int(sys.argv[1]) if len(sys.argv) > 1 else 100_000, int(sys.argv[2]) if len(sys.argv) > 2 else 5_000)
+            run(
+                int(sys.argv[1]) if len(sys.argv) > 1 else 100_000,
+                int(sys.argv[2]) if len(sys.argv) > 2 else 5_000,
+            )
         )

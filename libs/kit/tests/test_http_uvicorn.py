@@ -5,8 +5,6 @@ from __future__ import annotations
 import asyncio
 import io
 import socket
-import statistics
-import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -98,27 +96,24 @@ async def test_json_log_lines_carry_the_correlation_id(env: WidgetEnv, server: s
     assert rec["ts"].endswith("Z") and "RuntimeError" in rec["exc"]
 
 
-async def test_cached_auth_keeps_reads_fast_under_concurrency(env: WidgetEnv, server: str) -> None:
+async def test_400_concurrent_reads_over_uvicorn_all_succeed_with_cached_auth(
+    env: WidgetEnv, server: str
+) -> None:
+    """Latency is a benchmark's job (bench/), not a test's: this checks correctness under load."""
     headers = {"x-orgcode": "acme", "x-api-key": env.acme}
     async with httpx.AsyncClient(base_url=server, limits=httpx.Limits(max_connections=20)) as client:
         wid = (
             await client.post("/ifm/widget/create", json={"name": "fast", "qty": 1}, headers=headers)
         ).json()
         body = {"widget_id": wid["data"]["widget_id"]}
-        for _ in range(20):  # warm up connections and the auth cache
-            await client.post("/ifm/widget/get", json=body, headers=headers)
-        latencies: list[float] = []
+        seen: list[dict[str, object]] = []
 
         async def one() -> None:
-            t0 = time.perf_counter()
             r = await client.post("/ifm/widget/get", json=body, headers=headers)
-            latencies.append(time.perf_counter() - t0)
             assert r.status_code == 200
+            seen.append(r.json()["data"])
 
         for _ in range(20):
             await asyncio.gather(*(one() for _ in range(20)))
-    latencies.sort()
-    p50 = statistics.median(latencies) * 1000
-    p99 = latencies[int(len(latencies) * 0.99) - 1] * 1000
-    print(f"\nwidget.get over uvicorn, 400 requests, 20 concurrent: p50 {p50:.1f} ms, p99 {p99:.1f} ms")
-    assert p99 < 250, "client and server share one event loop here; this only catches gross regressions"
+    assert len(seen) == 400
+    assert all(d["widget_id"] == body["widget_id"] and d["name"] == "fast" for d in seen)

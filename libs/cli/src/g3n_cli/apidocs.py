@@ -165,7 +165,8 @@ def _declare_subscriber(broker: Any, topic: str, group: str, message: Any, descr
         return None
 
     handler.__annotations__ = {"msg": message, "return": None}
-    broker.subscriber(topic, group_id=group, title=f"{topic}:receive:{group}", description=description)(handler)
+    title = f"{topic}:receive:{group}"
+    broker.subscriber(topic, group_id=group, title=title, description=description)(handler)
 
 
 def write_all(root: Path) -> list[Path]:

@@ -207,8 +207,13 @@ def body_spec(model: type[BaseModel], reserved: Iterable[str] = ()) -> BodySpec:
     required = set(schema.get("required", []))
     namer = _Namer(set(reserved))
     spec = BodySpec(is_list="next_token" in props)
+    objects: list[tuple[str, list[Mapping[str, Any]]]] = []
     for name, node in props.items():
-        _add_field(spec, namer, name, node, defs, name in required)
+        variants = _add_field(spec, namer, name, node, defs, name in required)
+        if variants:
+            objects.append((name, variants))
+    for name, variants in objects:  # after every field, so a field's own flag always wins
+        _add_object(spec, namer, name, variants, defs)
     return spec
 
 
@@ -219,13 +224,14 @@ def _add_field(
     node: Mapping[str, Any],
     defs: Mapping[str, Any],
     required: bool,
-) -> None:
+) -> list[Mapping[str, Any]]:
+    """Add the field's option; returns the object variants to flatten (none for other fields)."""
     alts = _alternatives(node, defs)
     description = _describe(node, defs)
     req = " (required)" if required else ""
     flag = namer.flag([name]) or namer.flag(["field", name])
     if flag is None:
-        return
+        return []
     scalars = [_scalar(a) for a in alts]
     if alts and all(s is not None for s in scalars):
         kinds = {s[0] for s in scalars if s is not None}
@@ -238,7 +244,7 @@ def _add_field(
                     (name,), flag, namer.dest(), kind, False, choices, required, (description + req).strip()
                 )
             )
-            return
+            return []
     if len(alts) == 1 and alts[0].get("type") == "array":
         items = _alternatives(alts[0].get("items", {}), defs)
         item = _scalar(items[0]) if len(items) == 1 else None
@@ -255,7 +261,7 @@ def _add_field(
                     (f"{description} (repeat for several)" + req).strip(),
                 )
             )
-            return
+            return []
         spec.params.append(
             Param(
                 (name,),
@@ -268,22 +274,14 @@ def _add_field(
                 (f"{description} (JSON; repeat, each an object or an array)" + req).strip(),
             )
         )
-        return
-    spec.params.append(
-        Param(
-            (name,),
-            flag,
-            namer.dest(),
-            "json",
-            False,
-            None,
-            required,
-            (f"{description} (JSON)" + req).strip(),
-        )
-    )
+        return []
     objects = [a for a in alts if _is_object(a)]
-    if objects and len(objects) == len(alts):
-        _add_object(spec, namer, name, objects, defs)
+    flattened = bool(objects) and len(objects) == len(alts)
+    hint = f" (JSON, or the --{name.replace('_', '-')}-… options)" if flattened else " (JSON)"
+    spec.params.append(
+        Param((name,), flag, namer.dest(), "json", False, None, required, (description + hint + req).strip())
+    )
+    return objects if flattened else []
 
 
 def _add_object(
@@ -335,7 +333,9 @@ def _add_object(
     for sub, (sub_kind, choices, multiple, description) in sub_kinds.items():
         if sub in conflicting:
             continue
-        flag = namer.flag([name, sub])
+        # amount.amount_minor → --amount-minor (not --amount-amount-minor)
+        short = sub.removeprefix(f"{name}_")
+        flag = namer.flag([name, short]) or namer.flag([name, sub])
         if flag is None:
             continue
         text = f"{name}.{sub}" + (f": {description}" if description else "")

@@ -52,7 +52,7 @@ from typing import Any, Generic, Literal, TypeVar
 
 import asyncpg
 import orjson
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 from pydantic_core import to_jsonable_python
 
 from g3n_kit.apikeys import Authenticator, Credential, Principal, authenticator_for
@@ -100,10 +100,38 @@ _PATH_RE = re.compile(r"^(/[a-z0-9][a-z0-9-]*)+$")
 _RETRYABLE = (asyncpg.exceptions.DeadlockDetectedError, asyncpg.exceptions.SerializationError)
 
 
+def _check_storable_text(value: Any) -> None:
+    """PostgreSQL text cannot hold NUL, and UTF-8 cannot hold unpaired surrogates (which JSON
+    escapes can express): refuse both as a validation error instead of failing in the database."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise ValueError("must not contain NUL (\\u0000) characters")
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValueError("must be valid Unicode (no unpaired surrogates)") from None
+    elif isinstance(value, list | tuple | set | frozenset):
+        for item in value:
+            _check_storable_text(item)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _check_storable_text(key)
+            _check_storable_text(item)
+    elif isinstance(value, BaseModel):  # nested models that are not RequestModels themselves
+        for item in value.__dict__.values():
+            _check_storable_text(item)
+
+
 class RequestModel(BaseModel):
     """Base for operation inputs (validated strictly from JSON by :func:`invoke`)."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, allow_inf_nan=False)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _storable_text(cls, value: Any) -> Any:
+        _check_storable_text(value)
+        return value
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 import pytest
 from crm_support import (
     CrmEnv,
@@ -34,15 +35,10 @@ async def _balance(env: CrmEnv, cid: str) -> dict[str, int]:
 
 async def _lines(env: CrmEnv, order_id: str) -> dict[str, tuple[int, int, int]]:
     async with env.db.connection() as conn:
-        r = await conn.fetchrow(
-            "SELECT * FROM scm_sales WHERE order_id = $1 AND status = 'applied'", order_id
+        raw = await conn.fetchval(
+            "SELECT lines FROM scm_sales WHERE order_id = $1 AND status = 'applied'", order_id
         )
-    return {
-        i: (p, q, v)
-        for i, p, q, v in zip(
-            r["line_ids"], r["line_points"], r["line_returned_qty"], r["line_reversed_points"], strict=True
-        )
-    }
+    return {i: (p, q, v) for i, _sku, _qty, _net, p, q, v in orjson.loads(raw)}
 
 
 async def test_sales_and_returns_drive_loyalty_exactly_once(crm_env: CrmEnv, stack: Stack) -> None:

@@ -233,8 +233,6 @@ _ENTRY_COPY_COLS = (
     "source_ref",
     "ref_entry_id",
     "lot_id",
-    "lot_ids",
-    "lot_points",
     "debt_change",
     "balance_after",
     "actor",
@@ -291,7 +289,9 @@ async def save(
             [lot.remaining for _, lot in changed],
             [lot.reversed for _, lot in changed],
         )
-    if entries:
+    single = [(o, e) for o, e in entries if len(e.movements) <= 1]
+    multi = [(o, e) for o, e in entries if len(e.movements) > 1]
+    if single:  # the common case (earns, one-lot debits): no array columns to encode
         await conn.copy_records_to_table(
             "loyalty_entries",
             columns=_ENTRY_COPY_COLS,
@@ -307,14 +307,38 @@ async def save(
                     e.source_ref,
                     e.ref_entry_id,
                     e.lot_id,
-                    [m.lot_id for m in e.movements],
-                    [m.points for m in e.movements],
                     e.debt_change,
                     e.balance_after,
                     actor,
                     e.created_at,
                 )
-                for o, e in entries
+                for o, e in single
+            ],
+        )
+    if multi:
+        await conn.copy_records_to_table(
+            "loyalty_entries",
+            columns=(*_ENTRY_COPY_COLS, "lot_ids", "lot_points"),
+            records=[
+                (
+                    o,
+                    e.entry_id,
+                    e.customer_id,
+                    e.seq,
+                    e.kind,
+                    e.points,
+                    e.reason,
+                    e.source_ref,
+                    e.ref_entry_id,
+                    None,
+                    e.debt_change,
+                    e.balance_after,
+                    actor,
+                    e.created_at,
+                    [m.lot_id for m in e.movements],
+                    [m.points for m in e.movements],
+                )
+                for o, e in multi
             ],
         )
     await _save_redemptions(conn, redemptions, now)

@@ -90,8 +90,7 @@ async def load_sales(conn: asyncpg.Connection, keys: Sequence[Key]) -> dict[Key,
     rows = await conn.fetch(
         """SELECT DISTINCT ON (s.org_code, s.order_id)
                   s.org_code, s.order_id, s.sale_id, s.status, s.reason, s.customer_id, s.earn_entry_id,
-                  s.redemption_id, e.lot_id AS earn_lot_id, s.line_ids, s.line_skus, s.line_qty, s.line_net,
-                  s.line_points, s.line_returned_qty, s.line_reversed_points
+                  s.redemption_id, e.lot_id AS earn_lot_id, s.lines
            FROM unnest($1::text[], $2::text[]) AS k(org_code, order_id)
            JOIN scm_sales s ON s.org_code = k.org_code AND s.order_id = k.order_id
            LEFT JOIN loyalty_entries e ON e.org_code = s.org_code AND e.entry_id = s.earn_entry_id
@@ -112,16 +111,7 @@ async def load_sales(conn: asyncpg.Connection, keys: Sequence[Key]) -> dict[Key,
             earn_lot_id=r["earn_lot_id"],
             redemption_id=r["redemption_id"],
         )
-        for line in zip(
-            r["line_ids"],
-            r["line_skus"],
-            r["line_qty"],
-            r["line_net"],
-            r["line_points"],
-            r["line_returned_qty"],
-            r["line_reversed_points"],
-            strict=True,
-        ):
+        for line in orjson.loads(r["lines"]):
             state.lines[line[0]] = LineState(*line)
         out[(r["org_code"], r["order_id"])] = state
     return out
@@ -167,27 +157,20 @@ _SALE_COPY_COLS = (
     "redemption_id",
     "occurred_at",
     "processed_at",
-    "line_ids",
-    "line_skus",
-    "line_qty",
-    "line_net",
-    "line_points",
-    "line_returned_qty",
-    "line_reversed_points",
+    "lines",
 )
 
 
-def _line_arrays(state: SaleState | None) -> tuple[list[Any], ...]:
-    lines = list(state.lines.values()) if state is not None else []
-    return (
-        [ln.line_id for ln in lines],
-        [ln.sku for ln in lines],
-        [ln.qty for ln in lines],
-        [ln.net_amount_minor for ln in lines],
-        [ln.points for ln in lines],
-        [ln.returned_qty for ln in lines],
-        [ln.reversed_points for ln in lines],
-    )
+def lines_json(state: SaleState | None) -> str:
+    """``[[line_id, sku, qty, net, points, returned_qty, reversed_points], ...]`` (column ``lines``)."""
+    if state is None:
+        return "[]"
+    return orjson.dumps(
+        [
+            (ln.line_id, ln.sku, ln.qty, ln.net_amount_minor, ln.points, ln.returned_qty, ln.reversed_points)
+            for ln in state.lines.values()
+        ]
+    ).decode()
 
 
 async def save(
@@ -219,7 +202,7 @@ async def save(
                     x.redemption_id,
                     x.occurred_at,
                     now,
-                    *_line_arrays(x.state),
+                    lines_json(x.state),
                 )
                 for x in sales
             ],
@@ -227,13 +210,13 @@ async def save(
     if changed:
         # Lines of sales recorded before this batch (a sale of this batch is inserted complete).
         await conn.execute(
-            """UPDATE scm_sales s SET line_returned_qty = u.rq::int[], line_reversed_points = u.rp::bigint[]
-               FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) AS u(o, sid, rq, rp)
-               WHERE s.org_code = u.o AND s.sale_id = u.sid""",
+            """UPDATE scm_sales s SET lines = u.lines
+               FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) AS u(o, ord, sid, lines)
+               WHERE s.org_code = u.o AND s.order_id = u.ord AND s.sale_id = u.sid""",
             [st.org_code for st in changed],
+            [st.order_id for st in changed],
             [st.sale_id for st in changed],
-            ["{" + ",".join(str(ln.returned_qty) for ln in st.lines.values()) + "}" for st in changed],
-            ["{" + ",".join(str(ln.reversed_points) for ln in st.lines.values()) + "}" for st in changed],
+            [lines_json(st) for st in changed],
         )
     fresh = [r for r in returns if r.new]
     done = [r for r in returns if not r.new]

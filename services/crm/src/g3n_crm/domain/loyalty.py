@@ -108,7 +108,10 @@ class Entry:
     created_at: datetime
 
     def __post_init__(self) -> None:
-        if self.points != sum(m.points for m in self.movements) - self.debt_change:
+        moved = 0
+        for m in self.movements:
+            moved += m.points
+        if self.points != moved - self.debt_change:
             raise AssertionError(f"entry {self.entry_id} does not balance")
 
     @property

@@ -131,6 +131,13 @@ def entry_out(e: Entry) -> EntryOut:
     )
 
 
+def _movements(r: asyncpg.Record) -> list[LotMove]:
+    """A one-lot entry keeps only ``lot_id`` (it moved ``points + debt_change``); see migration 0004."""
+    if r["lot_id"] is not None:
+        return [LotMove(lot_id=r["lot_id"], points=r["points"] + r["debt_change"])]
+    return [LotMove(lot_id=i, points=p) for i, p in zip(r["lot_ids"], r["lot_points"], strict=True)]
+
+
 def entry_row_out(r: asyncpg.Record) -> EntryOut:
     return EntryOut(
         entry_id=r["entry_id"],
@@ -140,7 +147,7 @@ def entry_row_out(r: asyncpg.Record) -> EntryOut:
         reason=r["reason"],
         source_ref=r["source_ref"],
         lot_id=r["lot_id"],
-        lots=[LotMove(lot_id=i, points=p) for i, p in zip(r["lot_ids"], r["lot_points"], strict=True)],
+        lots=_movements(r),
         debt_change=r["debt_change"],
         ref_entry_id=r["ref_entry_id"],
         created_at=r["created_at"],

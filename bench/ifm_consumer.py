@@ -1,0 +1,236 @@
+"""IFM SCM consumer throughput: sale events with a promo code fully applied (attribution, earning,
+lines, ledger row and change events committed, inbox row, offsets committed), against the raw
+ingest floor and a naive per-message handler, in the same run, with the CRM consumer running on
+the same events at the same time (as in production both consume `scm.sales.v1`).
+
+* floor: the kit's floor path (consume + minimal decode + COPY + commit), from bench/floor.py;
+* ifm: `g3n_influencer`'s batch handler in the kit's ConsumerLoop, in a child process of its own
+  (as in production), 1000-event batches; the CRM's consumer runs beside it in another child;
+* naive: the same handler and loop with one event per transaction (max_batch=1), on a subset.
+
+Run: `uv run python bench/ifm_consumer.py [N] [NAIVE_N] [--no-crm] [--write]`
+(`--write` replaces its section of docs/benchmarks.md).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+from common import bench_stack, git_rev, machine, produce, sale_messages, write_section
+from floor import _consume, _raw_row
+
+HERE = Path(__file__).resolve().parent
+CRM_CUSTOMERS = 20_000
+
+
+async def _child(dsn: str, bootstrap: str, topic: str, group: str, max_batch: int, n: int) -> None:
+    """Consume until `n` events are in the inbox; print elapsed seconds (first event to last) and RSS."""
+    from g3n_influencer.entrypoints.consumer_handlers import make_scm_handler
+    from g3n_kit.consumer import ConsumerLoop
+    from g3n_kit.db import Database
+
+    db = await Database.connect(dsn, min_size=4, max_size=8)
+    stop = asyncio.Event()
+    loop = ConsumerLoop(
+        db=db, bootstrap=bootstrap, group=group, handlers={topic: make_scm_handler(group)}, max_batch=max_batch
+    )
+    task = asyncio.create_task(loop.run(stop))
+    t0 = 0.0
+    try:
+        while True:
+            async with db.connection() as conn:
+                seen = await conn.fetchval("SELECT count(*) FROM inbox WHERE consumer_group = $1", group)
+            if seen and not t0:
+                t0 = time.perf_counter()
+            if seen >= n:
+                break
+            if task.done():
+                task.result()
+            await asyncio.sleep(0.02)
+        elapsed = time.perf_counter() - t0
+    finally:
+        stop.set()
+        await task
+        await db.close()
+    print(f"RESULT {elapsed:.4f} {_peak_rss_kb()}", flush=True)
+
+
+def _peak_rss_kb() -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    return 0
+
+
+def _spawn(script: str, *args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, str(HERE / script), "--child", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(HERE)},
+    )
+
+
+def _result(proc: subprocess.Popen[str]) -> tuple[float, int]:
+    out, err = proc.communicate(timeout=1800)
+    if proc.returncode != 0:
+        raise RuntimeError(f"child failed ({proc.returncode}): {err[-3000:]}")
+    line = next(ln for ln in out.splitlines() if ln.startswith("RESULT"))
+    _, elapsed, rss = line.split()
+    return float(elapsed), int(rss)
+
+
+async def _setup_ifm(stack: Any, name: str) -> str:
+    """A migrated IFM database with one active campaign whose member holds code ANNA10."""
+    from g3n_influencer.bootstrap import build
+    from g3n_influencer.service import campaigns, profiles
+    from g3n_influencer.service.context import Actor
+    from g3n_influencer.service.models import CampaignCreate, CampaignStatusSet, ProfileCreate
+    from g3n_influencer.settings import Settings
+    from g3n_kit.db import Database
+    from g3n_kit.migrations import migrate
+
+    dsn: str = await stack.aensure_database(name)
+    await migrate(dsn, build(Settings(database_url=dsn)).all_migrations)
+    db = await Database.connect(dsn, min_size=1, max_size=2)
+    actor = Actor("acme", "bench")
+    try:
+        async with db.transaction() as conn:
+            prof = await profiles.create_profile(
+                conn, actor, ProfileCreate(handle="anna", display_name="Anna", payout_currency="USD", codes=["ANNA10"])
+            )
+            cmp = await campaigns.create_campaign(
+                conn,
+                actor,
+                CampaignCreate.model_validate(
+                    {"name": "bench", "currency": "USD", "starts_at": "2026-01-01T00:00:00Z",
+                     "commission": {"type": "percent", "rate_bps": 1000}, "excluded_skus": ["GIFT"],
+                     "profile_ids": [prof.profile_id]}
+                ),
+            )
+            await campaigns.set_campaign_status(
+                conn, actor, CampaignStatusSet(campaign_id=cmp.campaign_id, expected_revision=1, status="active")
+            )
+    finally:
+        await db.close()
+    return dsn
+
+
+async def _check(dsn: str) -> tuple[int, int, int]:
+    conn = await asyncpg.connect(dsn)
+    try:
+        return (
+            int(await conn.fetchval("SELECT count(*) FROM ifm_attributions")),
+            int(await conn.fetchval("SELECT count(*) FROM ifm_earnings WHERE amount_minor > 0")),
+            int(await conn.fetchval("SELECT count(*) FROM outbox")),
+        )
+    finally:
+        await conn.close()
+
+
+async def run(n: int, naive_n: int, *, with_crm: bool, write: bool) -> None:
+    with bench_stack() as stack:
+        topic = f"bench.ifm.sales.{uuid.uuid4().hex[:6]}"
+        await stack.acreate_topics([topic], partitions=4)
+        floor_dsn = await stack.aensure_database("bench_ifm_floor")
+        conn = await asyncpg.connect(floor_dsn)
+        await conn.execute("CREATE TABLE floor_rows (event_id uuid, org_code text, order_id text, net_minor bigint)")
+        await conn.close()
+        print(f"generating {n} events …", flush=True)
+        produced = await produce(
+            stack.kafka_bootstrap, topic, sale_messages(n, customers=CRM_CUSTOMERS if with_crm else 0)
+        )
+        print(f"produced {produced:,.0f}/s", flush=True)
+        floor = await _consume(stack.kafka_bootstrap, topic, n, floor_dsn, _raw_row)
+        print(f"floor {floor:,.0f}/s", flush=True)
+
+        dsn = await _setup_ifm(stack, "bench_ifm")
+        crm_proc = None
+        if with_crm:
+            from crm_consumer import _setup_crm
+
+            crm_dsn = await _setup_crm(stack, "bench_ifm_crm")
+            crm_proc = _spawn("crm_consumer.py", crm_dsn, stack.kafka_bootstrap, topic, "crm-beside", "1000", str(n))
+        ifm_proc = _spawn("ifm_consumer.py", dsn, stack.kafka_bootstrap, topic, "ifm-bench", "1000", str(n))
+        elapsed, rss = _result(ifm_proc)
+        crm_rate = crm_rss = None
+        if crm_proc is not None:
+            crm_elapsed, crm_rss = _result(crm_proc)
+            crm_rate = n / crm_elapsed
+        ifm = n / elapsed
+        atts, earns, outbox = await _check(dsn)
+        assert atts == earns == n, (atts, earns)
+        print(f"ifm batch handler {ifm:,.0f}/s, RSS {rss / 1024:.0f} MB; outbox rows {outbox}", flush=True)
+        if crm_rate is not None and crm_rss is not None:
+            print(f"crm beside it {crm_rate:,.0f}/s, RSS {crm_rss / 1024:.0f} MB", flush=True)
+
+        naive_dsn = await _setup_ifm(stack, "bench_ifm_naive")
+        naive_elapsed, naive_rss = _result(
+            _spawn("ifm_consumer.py", naive_dsn, stack.kafka_bootstrap, topic, "ifm-naive", "1", str(naive_n))
+        )
+        naive = naive_n / naive_elapsed
+        print(f"naive per-message {naive:,.0f}/s", flush=True)
+
+    if not write:
+        return
+    crm_line = (
+        f"The CRM consumer ran at the same time on the same events: {crm_rate:,.0f} events/s, "
+        f"peak RSS {crm_rss / 1024:.0f} MB."
+        if crm_rate is not None and crm_rss is not None
+        else "The CRM consumer did not run (`--no-crm`)."
+    )
+    write_section(
+        "ifm-consumer",
+        f"""## IFM: SCM sales attributed to influencers
+
+`uv run python bench/ifm_consumer.py {n} {naive_n} --write` — {datetime.now(UTC):%Y-%m-%d %H:%M}Z,
+commit {git_rev()}, {machine()}.
+{n:,} `scm.sale.recorded` events (two lines, promo code `ANNA10` of an active member of an active
+campaign), 4 partitions. Applied = code matched, member row locked (tier counter), attribution +
+lines + earning + accrual ledger row inserted, two change events in the outbox, inbox row,
+offsets committed — a fixed number of statements per 1000-event partition batch. The IFM consumer
+runs in its own process. {crm_line}
+
+| path | events/s | vs floor |
+| --- | ---: | ---: |
+| floor (consume + decode + `COPY` + commit) | {floor:,.0f} | 100% |
+| **IFM batch handler** (kit `ConsumerLoop`, 1000-event batches) | **{ifm:,.0f}** | {ifm / floor:.0%} |
+| naive: same handler, one event per transaction ({naive_n:,} events) | {naive:,.0f} | {naive / floor:.0%} |
+
+Batch vs naive: {ifm / naive:.1f}x. IFM consumer peak RSS: {rss / 1024:.0f} MB (naive run {naive_rss / 1024:.0f} MB).
+""",
+    )
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1] == "--child":
+        dsn_, boot_, topic_, group_, batch_, n_ = sys.argv[2:8]
+        if os.environ.get("IFM_BENCH_PROFILE"):  # cProfile the child, stats to the named file
+            import cProfile
+
+            cProfile.run(
+                "asyncio.run(_child(dsn_, boot_, topic_, group_, int(batch_), int(n_)))",
+                f"{os.environ['IFM_BENCH_PROFILE']}.{batch_}",
+            )
+        else:
+            asyncio.run(_child(dsn_, boot_, topic_, group_, int(batch_), int(n_)))
+    else:
+        args = [a for a in sys.argv[1:] if not a.startswith("--")]
+        asyncio.run(
+            run(
+                int(args[0]) if args else 50_000,
+                int(args[1]) if len(args) > 1 else 2_000,
+                with_crm="--no-crm" not in sys.argv,
+                write="--write" in sys.argv,
+            )
+        )
