@@ -26,6 +26,7 @@ from pathlib import Path
 import asyncpg
 from common import bench_stack, git_rev, machine, produce, sale_messages, write_section
 from floor import _consume, _raw_row
+from g3n_devstack.stack import Stack
 
 HERE = Path(__file__).resolve().parent
 CUSTOMERS = 20_000
@@ -38,6 +39,11 @@ async def _child(dsn: str, bootstrap: str, topic: str, group: str, max_batch: in
     from g3n_kit.db import Database
 
     db = await Database.connect(dsn, min_size=4, max_size=8)
+    if os.environ.get("CRM_BENCH_GC_FREEZE"):  # experiment: what the kit runtime could do at start
+        import gc
+
+        gc.freeze()
+        gc.set_threshold(50_000, 20, 20)
     stop = asyncio.Event()
     loop = ConsumerLoop(
         db=db, bootstrap=bootstrap, group=group, handlers={topic: handle_scm_sales}, max_batch=max_batch
@@ -93,13 +99,13 @@ def _run_child(dsn: str, bootstrap: str, topic: str, group: str, max_batch: int,
     return float(elapsed), int(rss)
 
 
-async def _setup_crm(stack: object, name: str) -> str:
+async def _setup_crm(stack: Stack, name: str) -> str:
     from g3n_crm.bootstrap import build
     from g3n_crm.domain.ids import new_id
     from g3n_crm.settings import Settings
     from g3n_kit.migrations import migrate
 
-    dsn = await stack.aensure_database(name)  # type: ignore[attr-defined]
+    dsn = await stack.aensure_database(name)
     await migrate(dsn, build(Settings(database_url=dsn)).all_migrations)
     conn = await asyncpg.connect(dsn)
     try:

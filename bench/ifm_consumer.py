@@ -34,14 +34,27 @@ CRM_CUSTOMERS = 20_000
 
 async def _child(dsn: str, bootstrap: str, topic: str, group: str, max_batch: int, n: int) -> None:
     """Consume until `n` events are in the inbox; print elapsed seconds (first event to last) and RSS."""
+    if os.environ.get("IFM_BENCH_STDERR"):
+        import logging
+
+        logging.basicConfig(level=logging.INFO)
     from g3n_influencer.entrypoints.consumer_handlers import make_scm_handler
     from g3n_kit.consumer import ConsumerLoop
     from g3n_kit.db import Database
 
     db = await Database.connect(dsn, min_size=4, max_size=8)
     stop = asyncio.Event()
+    handler = make_scm_handler(group)
+    sizes: list[int] = []
+    if os.environ.get("IFM_BENCH_STDERR"):
+        inner = handler
+
+        async def handler(conn: Any, events: Any) -> None:
+            sizes.append(len(events))
+            await inner(conn, events)
+
     loop = ConsumerLoop(
-        db=db, bootstrap=bootstrap, group=group, handlers={topic: make_scm_handler(group)}, max_batch=max_batch
+        db=db, bootstrap=bootstrap, group=group, handlers={topic: handler}, max_batch=max_batch
     )
     task = asyncio.create_task(loop.run(stop))
     t0 = 0.0
@@ -61,6 +74,14 @@ async def _child(dsn: str, bootstrap: str, topic: str, group: str, max_batch: in
         stop.set()
         await task
         await db.close()
+    if os.environ.get("IFM_BENCH_STDERR"):
+        print(f"child cpu {time.process_time():.2f}s wall-from-first-event {elapsed:.2f}s", file=sys.stderr)
+    if sizes:
+        print(
+            f"batches {len(sizes)} mean {sum(sizes) / len(sizes):.0f}"
+            f" sizes {sorted(sizes)[:: max(1, len(sizes) // 20)]}",
+            file=sys.stderr,
+        )
     print(f"RESULT {elapsed:.4f} {_peak_rss_kb()}", flush=True)
 
 
@@ -85,6 +106,8 @@ def _result(proc: subprocess.Popen[str]) -> tuple[float, int]:
     out, err = proc.communicate(timeout=1800)
     if proc.returncode != 0:
         raise RuntimeError(f"child failed ({proc.returncode}): {err[-3000:]}")
+    if os.environ.get("IFM_BENCH_STDERR"):
+        print(err[-5000:], file=sys.stderr)
     line = next(ln for ln in out.splitlines() if ln.startswith("RESULT"))
     _, elapsed, rss = line.split()
     return float(elapsed), int(rss)
@@ -107,19 +130,28 @@ async def _setup_ifm(stack: Any, name: str) -> str:
     try:
         async with db.transaction() as conn:
             prof = await profiles.create_profile(
-                conn, actor, ProfileCreate(handle="anna", display_name="Anna", payout_currency="USD", codes=["ANNA10"])
+                conn,
+                actor,
+                ProfileCreate(handle="anna", display_name="Anna", payout_currency="USD", codes=["ANNA10"]),
             )
             cmp = await campaigns.create_campaign(
                 conn,
                 actor,
                 CampaignCreate.model_validate(
-                    {"name": "bench", "currency": "USD", "starts_at": "2026-01-01T00:00:00Z",
-                     "commission": {"type": "percent", "rate_bps": 1000}, "excluded_skus": ["GIFT"],
-                     "profile_ids": [prof.profile_id]}
+                    {
+                        "name": "bench",
+                        "currency": "USD",
+                        "starts_at": "2026-01-01T00:00:00Z",
+                        "commission": {"type": "percent", "rate_bps": 1000},
+                        "excluded_skus": ["GIFT"],
+                        "profile_ids": [prof.profile_id],
+                    }
                 ),
             )
             await campaigns.set_campaign_status(
-                conn, actor, CampaignStatusSet(campaign_id=cmp.campaign_id, expected_revision=1, status="active")
+                conn,
+                actor,
+                CampaignStatusSet(campaign_id=cmp.campaign_id, expected_revision=1, status="active"),
             )
     finally:
         await db.close()
@@ -144,7 +176,9 @@ async def run(n: int, naive_n: int, *, with_crm: bool, write: bool) -> None:
         await stack.acreate_topics([topic], partitions=4)
         floor_dsn = await stack.aensure_database("bench_ifm_floor")
         conn = await asyncpg.connect(floor_dsn)
-        await conn.execute("CREATE TABLE floor_rows (event_id uuid, org_code text, order_id text, net_minor bigint)")
+        await conn.execute(
+            "CREATE TABLE floor_rows (event_id uuid, org_code text, order_id text, net_minor bigint)"
+        )
         await conn.close()
         print(f"generating {n} events …", flush=True)
         produced = await produce(
@@ -160,7 +194,9 @@ async def run(n: int, naive_n: int, *, with_crm: bool, write: bool) -> None:
             from crm_consumer import _setup_crm
 
             crm_dsn = await _setup_crm(stack, "bench_ifm_crm")
-            crm_proc = _spawn("crm_consumer.py", crm_dsn, stack.kafka_bootstrap, topic, "crm-beside", "1000", str(n))
+            crm_proc = _spawn(
+                "crm_consumer.py", crm_dsn, stack.kafka_bootstrap, topic, "crm-beside", "1000", str(n)
+            )
         ifm_proc = _spawn("ifm_consumer.py", dsn, stack.kafka_bootstrap, topic, "ifm-bench", "1000", str(n))
         elapsed, rss = _result(ifm_proc)
         crm_rate = crm_rss = None
@@ -207,7 +243,8 @@ runs in its own process. {crm_line}
 | **IFM batch handler** (kit `ConsumerLoop`, 1000-event batches) | **{ifm:,.0f}** | {ifm / floor:.0%} |
 | naive: same handler, one event per transaction ({naive_n:,} events) | {naive:,.0f} | {naive / floor:.0%} |
 
-Batch vs naive: {ifm / naive:.1f}x. IFM consumer peak RSS: {rss / 1024:.0f} MB (naive run {naive_rss / 1024:.0f} MB).
+Batch vs naive: {ifm / naive:.1f}x. IFM consumer peak RSS: {rss / 1024:.0f} MB
+(naive run {naive_rss / 1024:.0f} MB).
 """,
     )
 

@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import httpx2
 import pytest
@@ -24,11 +24,13 @@ from g3n_kit.db import Database
 from g3n_mcp.server import CallerDefaults, build_server
 from mcp import Client, StdioServerParameters
 from mcp.client.streamable_http import streamable_http_client
-from mcp_types import CallToolResult
+from mcp_types import CallToolResult, RequestParamsMeta
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 CRM = SERVICES["crm"]
+# The SDK types `_meta` as a TypedDict; a g3n server also reads an `idempotency-key` entry.
+IDEM_META = cast(RequestParamsMeta, {"idempotency-key": "mcp-http-1"})
 IFM = SERVICES["influencer"]
 
 
@@ -199,16 +201,8 @@ async def test_streamable_http_transport_takes_the_key_from_each_request(
     email = f"http-{uuid.uuid4().hex[:6]}@example.com"
     async with http_client(http_server, {"x-api-key": env.manager, "x-orgcode": env.org}) as client:
         assert len((await client.list_tools()).tools) == len(CRM.operations())
-        created = envelope(
-            await client.call_tool(
-                "customer_create", {"email": email}, meta={"idempotency-key": "mcp-http-1"}
-            )
-        )
-        again = envelope(
-            await client.call_tool(
-                "customer_create", {"email": email}, meta={"idempotency-key": "mcp-http-1"}
-            )
-        )
+        created = envelope(await client.call_tool("customer_create", {"email": email}, meta=IDEM_META))
+        again = envelope(await client.call_tool("customer_create", {"email": email}, meta=IDEM_META))
         assert again == created  # replayed, not a conflict
         read = envelope(
             await client.call_tool("customer_get", {"customer_id": created["data"]["customer_id"]})

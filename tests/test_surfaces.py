@@ -38,7 +38,7 @@ def _http_routes(info: ServiceInfo) -> dict[str, str]:
     return {
         route.path: route.name
         for route in http.routes
-        if isinstance(route, APIRoute) and "POST" in route.methods
+        if isinstance(route, APIRoute) and "POST" in (route.methods or set())
     }
 
 

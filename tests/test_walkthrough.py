@@ -151,7 +151,9 @@ def system(stack: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dic
 def test_the_interpreter_reads_the_page_like_bash() -> None:
     shell = Shell(env={"HOME": "/h"}, replace={})
     assert shell.expand("a $HOME '$HOME' ${HOME}x") == "a /h '$HOME' /hx"
-    lines = commands("x\n```bash\n# c\nA=1\ng3n a \\\n  --b 'c d'   # => exit 5\n```\n```console\n$ no\n```\n")
+    lines = commands(
+        "x\n```bash\n# c\nA=1\ng3n a \\\n  --b 'c d'   # => exit 5\n```\n```console\n$ no\n```\n"
+    )
     assert lines == ["A=1", "g3n a --b 'c d'   # => exit 5"]
 
 

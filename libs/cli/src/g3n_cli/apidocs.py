@@ -118,9 +118,7 @@ def asyncapi_document(server: str = DEFAULT_SERVER) -> dict[str, Any]:
         message = _message_type(row["event_types"])
         description = _describe(topic, row)
         for producer in row["producers"]:
-            broker.publisher(
-                topic, title=f"{topic}:send:{producer}", description=description, schema=message
-            )
+            broker.publisher(topic, title=f"{topic}:send:{producer}", description=description, schema=message)
         for group in row.get("groups", []):
             _declare_subscriber(broker, topic, group, message, description)
             broker.publisher(

@@ -55,6 +55,7 @@ def _scm() -> None:
 def _accounting() -> None:
     """Act as accounting: read the payout records IFM publishes on accounting.payouts.v1."""
 
+
 BootstrapOpt = Annotated[
     str | None,
     typer.Option("--bootstrap", help="Kafka bootstrap (env G3N_KAFKA_BOOTSTRAP; dev stack; 127.0.0.1:9092)"),

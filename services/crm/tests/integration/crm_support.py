@@ -64,8 +64,9 @@ class CrmEnv:
         key: str | None = None,
         idem: str | None = None,
         client: httpx.AsyncClient | None = None,
+        headers: dict[str, str] | None = None,
     ) -> Reply:
-        headers = {"x-orgcode": org, "x-api-key": key or await self.key(org, roles)}
+        headers = {"x-orgcode": org, "x-api-key": key or await self.key(org, roles), **(headers or {})}
         if idem:
             headers["idempotency-key"] = idem
         resp = await (client or self.client).post(

@@ -229,3 +229,38 @@ async def test_blocked_customer_cannot_earn_or_redeem_and_anonymized_accepts_no_
     assert (
         await env.call("loyalty.earn", {"customer_id": cid, "points": 1, "reason": "x"})
     ).code == "invalid-state"
+
+
+async def test_writes_record_the_cost_centre_and_channel_of_the_call(crm_env: CrmEnv) -> None:
+    env = crm_env
+    ctx = {"x-cccode": "CC-42", "x-channel-code": "store-7"}
+    cid = (await env.ok("customer.create", {"email": "ctx@example.com"}))["customer_id"]
+    earn = await env.ok("loyalty.earn", {"customer_id": cid, "points": 10, "reason": "x"}, headers=ctx)
+    card = await env.ok(
+        "giftcard.issue", {"amount": {"amount_minor": 100, "currency": "USD"}, "reason": "x"}, headers=ctx
+    )
+    await env.ok(
+        "customer.consent.set",
+        {
+            "customer_id": cid,
+            "expected_revision": 1,
+            "channel": "sms",
+            "purpose": "marketing",
+            "status": "granted",
+            "source": "till",
+        },
+        headers=ctx,
+    )
+    async with env.db.connection() as conn:
+        entry = await conn.fetchrow(
+            "SELECT cc_code, channel_code, actor FROM loyalty_entries WHERE entry_id = $1", earn["entry_id"]
+        )
+        txn = await conn.fetchrow(
+            "SELECT cc_code, channel_code FROM giftcard_transactions WHERE giftcard_id = $1",
+            card["giftcard_id"],
+        )
+        consent = await conn.fetchrow(
+            "SELECT cc_code, channel_code FROM consent_log WHERE customer_id = $1", cid
+        )
+    assert tuple(entry)[:2] == tuple(txn) == tuple(consent) == ("CC-42", "store-7")
+    assert entry["actor"].startswith("api_key:")

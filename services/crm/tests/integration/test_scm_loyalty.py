@@ -176,3 +176,69 @@ async def _snapshot(env: CrmEnv) -> dict[str, Any]:
                 tuple(r) for r in await conn.fetch("SELECT return_id, status FROM scm_returns ORDER BY 1")
             ],
         }
+
+
+async def test_blocked_customer_skipped_tender_beyond_balance_is_debt_and_return_first(
+    crm_env: CrmEnv, stack: Stack
+) -> None:
+    env = crm_env
+    org = "scm2"
+    topic = f"crm.scm.test.{uuid.uuid4().hex[:8]}"
+    group = f"crm.scm.{uuid.uuid4().hex[:6]}"
+    await stack.acreate_topics([topic], partitions=2)
+    blocked = (await env.ok("customer.create", {"email": "blocked@x.example"}, org=org))["customer_id"]
+    await env.ok(
+        "customer.status.set",
+        {"customer_id": blocked, "expected_revision": 1, "status": "blocked", "reason": "fraud"},
+        org=org,
+    )
+    spender = (await env.ok("customer.create", {"external_ref": "SPENDER"}, org=org))["customer_id"]
+    await env.ok("loyalty.earn", {"customer_id": spender, "points": 40, "reason": "seed"}, org=org)
+    messages = [
+        encoded(
+            SALE_RECORDED,
+            sale("b-1", "ob-1", [line("1", 1, 5000)], customer={"customer_id": blocked}, occurred_at=NOW),
+            org,
+        ),
+        # the till took 100 points the customer does not have: 40 redeemed, 60 become debt,
+        # then the sale's own 30 points pay part of the debt
+        encoded(
+            SALE_RECORDED,
+            sale(
+                "p-1",
+                "op-1",
+                [line("1", 1, 3000)],
+                customer={"external_ref": "spender"},
+                tenders=[{"type": "loyalty", "amount_minor": 100, "points": 100}],
+                occurred_at=NOW,
+            ),
+            org,
+        ),
+        # a return produced just before its sale (same order key, same partition, in order)
+        encoded(RETURN_RECORDED, return_("rr-1", "op-2", [("1", 1, 1000)]), org),
+        encoded(
+            SALE_RECORDED,
+            sale("p-2", "op-2", [line("1", 2, 1000)], customer={"customer_id": spender}, occurred_at=NOW),
+            org,
+        ),
+    ]
+    async with RunningConsumer(env, stack.kafka_bootstrap, topic, group) as consumer:
+        await produce(stack.kafka_bootstrap, topic, messages)
+        await consumer.wait_inbox(4)
+    assert (await _balance_org(env, org, blocked)) == {"available": 0, "pending": 0, "debt": 0}
+    # 40 - 100 -> debt 60; +30 earn -> debt 30; op-2 earns 20, its return reverses 10 -> debt 20
+    assert (await _balance_org(env, org, spender)) == {"available": 0, "pending": 0, "debt": 20}
+    async with env.db.connection() as conn:
+        blocked_sale = await conn.fetchrow("SELECT status, reason FROM scm_sales WHERE sale_id = 'b-1'")
+        ret = await conn.fetchrow("SELECT status, reversed_points FROM scm_returns WHERE return_id = 'rr-1'")
+        total = await conn.fetchval(
+            "SELECT sum(points) FROM loyalty_entries WHERE org_code = $1 AND customer_id = $2", org, spender
+        )
+    assert tuple(blocked_sale) == ("skipped", "customer-blocked")
+    assert tuple(ret) == ("applied", 10)
+    assert total == -20
+
+
+async def _balance_org(env: CrmEnv, org: str, cid: str) -> dict[str, int]:
+    bal: dict[str, int] = (await env.ok("customer.get", {"customer_id": cid}, org=org))["loyalty"]
+    return bal

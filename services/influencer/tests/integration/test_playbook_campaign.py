@@ -109,6 +109,7 @@ async def test_campaign_playbook(ifm: Ifm) -> None:
     assert [a["order_id"] for a in listed["items"]] == ["o-2", "o-1"]
     fetched = await ifm.data("/attribution/get", {"attribution_id": first["attribution_id"]})
     assert fetched["earnings"][0]["history"][0]["kind"] == "accrual"
+    assert fetched == first  # the record call's answer is exactly what a read returns
 
     # outside the window / wrong currency / suspended profile
     await ifm.error(

@@ -208,8 +208,8 @@ async def anonymize(
 async def insert_consent(conn: asyncpg.Connection, org_code: str, values: Mapping[str, Any]) -> None:
     await conn.execute(
         """INSERT INTO consent_log (org_code, consent_id, customer_id, channel, purpose, status, source,
-                                    method, captured_at, proof, actor, recorded_at)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)""",
+                                    method, captured_at, proof, actor, recorded_at, cc_code, channel_code)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)""",
         org_code,
         values["consent_id"],
         values["customer_id"],
@@ -222,6 +222,8 @@ async def insert_consent(conn: asyncpg.Connection, org_code: str, values: Mappin
         values["proof"],
         values["actor"],
         values["recorded_at"],
+        values.get("cc_code"),
+        values.get("channel_code"),
     )
 
 

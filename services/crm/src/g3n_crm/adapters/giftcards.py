@@ -94,8 +94,8 @@ async def insert_txn(conn: asyncpg.Connection, org_code: str, values: dict[str, 
     await conn.execute(
         """INSERT INTO giftcard_transactions (org_code, txn_id, giftcard_id, kind, amount_minor,
                                               balance_after_minor, redemption_id, order_ref, reason, actor,
-                                              created_at)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)""",
+                                              cc_code, channel_code, created_at)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)""",
         org_code,
         values["txn_id"],
         values["giftcard_id"],
@@ -106,6 +106,8 @@ async def insert_txn(conn: asyncpg.Connection, org_code: str, values: dict[str, 
         values.get("order_ref"),
         values.get("reason"),
         values.get("actor"),
+        values.get("cc_code"),
+        values.get("channel_code"),
         values["created_at"],
     )
 

@@ -52,12 +52,16 @@ async def lock_accounts(
     if not orgs:
         return {}
     rows = await conn.fetch(
-        f"""SELECT a.org_code, a.customer_id, a.debt, a.total, a.seq, c.status
-            FROM unnest($1::text[], $2::text[]) AS k(org_code, customer_id)
-            JOIN loyalty_accounts a ON a.org_code = k.org_code AND a.customer_id = k.customer_id
-            JOIN customers c ON c.org_code = a.org_code AND c.customer_id = a.customer_id
-            ORDER BY a.org_code, a.customer_id
-            FOR UPDATE OF a{" SKIP LOCKED" if skip_locked else ""}""",
+        # One index probe per key, in the (sorted) order of the keys: rows are locked in that order.
+        f"""SELECT a.org_code, a.customer_id, a.debt, a.total, a.seq, a.status
+            FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS k(org_code, customer_id, n)
+            CROSS JOIN LATERAL (
+                SELECT a.org_code, a.customer_id, a.debt, a.total, a.seq, c.status
+                FROM loyalty_accounts a
+                JOIN customers c ON c.org_code = a.org_code AND c.customer_id = a.customer_id
+                WHERE a.org_code = k.org_code AND a.customer_id = k.customer_id
+                FOR UPDATE OF a{" SKIP LOCKED" if skip_locked else ""}) a
+            ORDER BY k.n""",
         orgs,
         ids,
     )
@@ -236,8 +240,23 @@ _ENTRY_COPY_COLS = (
     "debt_change",
     "balance_after",
     "actor",
+    "cc_code",
+    "channel_code",
     "created_at",
 )
+
+
+COPY_FROM = 32  # below this many rows a prepared INSERT (one round trip) beats binary COPY
+
+
+async def _insert(
+    conn: asyncpg.Connection, table: str, columns: Sequence[str], records: Sequence[Sequence[object]]
+) -> None:
+    if len(records) >= COPY_FROM:
+        await conn.copy_records_to_table(table, columns=list(columns), records=records)
+        return
+    placeholders = ", ".join(f"${i + 1}" for i in range(len(columns)))
+    await conn.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({placeholders})", records)
 
 
 async def save(
@@ -247,8 +266,11 @@ async def save(
     *,
     actor: str | None,
     now: datetime,
+    cc_code: str | None = None,
+    channel_code: str | None = None,
 ) -> None:
-    """Write what the domain did to ``accounts`` (and the redemptions it created or restored)."""
+    """Write what the domain did to ``accounts`` (and the redemptions it created or restored);
+    ``actor`` / ``cc_code`` / ``channel_code`` of the call are recorded on every new entry."""
     new_lots = [(org, lot) for org, acc in accounts for lot in acc.new_lots]
     new_ids = {(org, lot.lot_id) for org, lot in new_lots}
     changed = [
@@ -259,10 +281,11 @@ async def save(
     ]
     entries = [(org, e) for org, acc in accounts for e in acc.new_entries]
     if new_lots:
-        await conn.copy_records_to_table(
+        await _insert(
+            conn,
             "loyalty_lots",
-            columns=_LOT_COPY_COLS,
-            records=[
+            _LOT_COPY_COLS,
+            [
                 (
                     o,
                     lot.lot_id,
@@ -292,10 +315,11 @@ async def save(
     single = [(o, e) for o, e in entries if len(e.movements) <= 1]
     multi = [(o, e) for o, e in entries if len(e.movements) > 1]
     if single:  # the common case (earns, one-lot debits): no array columns to encode
-        await conn.copy_records_to_table(
+        await _insert(
+            conn,
             "loyalty_entries",
-            columns=_ENTRY_COPY_COLS,
-            records=[
+            _ENTRY_COPY_COLS,
+            [
                 (
                     o,
                     e.entry_id,
@@ -310,16 +334,19 @@ async def save(
                     e.debt_change,
                     e.balance_after,
                     actor,
+                    cc_code,
+                    channel_code,
                     e.created_at,
                 )
                 for o, e in single
             ],
         )
     if multi:
-        await conn.copy_records_to_table(
+        await _insert(
+            conn,
             "loyalty_entries",
-            columns=(*_ENTRY_COPY_COLS, "lot_ids", "lot_points"),
-            records=[
+            (*_ENTRY_COPY_COLS, "lot_ids", "lot_points"),
+            [
                 (
                     o,
                     e.entry_id,
@@ -334,6 +361,8 @@ async def save(
                     e.debt_change,
                     e.balance_after,
                     actor,
+                    cc_code,
+                    channel_code,
                     e.created_at,
                     [m.lot_id for m in e.movements],
                     [m.points for m in e.movements],

@@ -27,7 +27,14 @@ VIEW, MANAGE, LOYALTY, GIFTCARD = "crm_view", "crm_manage", "crm_loyalty", "crm_
 
 
 def ctx_of(call: CallContext) -> Ctx:
-    return Ctx(conn=call.conn, org_code=call.org_code, actor=call.actor, correlation_id=call.correlation_id)
+    return Ctx(
+        conn=call.conn,
+        org_code=call.org_code,
+        actor=call.actor,
+        correlation_id=call.correlation_id,
+        cc_code=call.cc_code,
+        channel_code=call.channel_code,
+    )
 
 
 def _plain(fn: Callable[[Ctx, In], Awaitable[Out]]) -> Callable[[CallContext, In], Awaitable[OpResult[Out]]]:

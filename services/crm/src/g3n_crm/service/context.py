@@ -22,3 +22,5 @@ class Ctx:
     actor: str | None = None
     correlation_id: str | None = None
     now: datetime = field(default_factory=utcnow)
+    cc_code: str | None = None  # x-cccode: recorded on the rows a write appends
+    channel_code: str | None = None  # x-channel-code

@@ -277,6 +277,8 @@ async def set_consent(ctx: Ctx, cmd: ConsentSet) -> CustomerOut:
             "proof": cmd.proof,
             "actor": ctx.actor,
             "recorded_at": ctx.now,
+            "cc_code": ctx.cc_code,
+            "channel_code": ctx.channel_code,
         },
     )
     consents = consent_rules.apply(dict(row["consents"]), cmd.channel, cmd.purpose, state)

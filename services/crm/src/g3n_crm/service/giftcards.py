@@ -115,6 +115,8 @@ async def _txn(ctx: Ctx, row: asyncpg.Record, kind: str, amount: int, **extra: A
             "amount_minor": amount,
             "balance_after_minor": row["balance_minor"],
             "actor": ctx.actor,
+            "cc_code": ctx.cc_code,
+            "channel_code": ctx.channel_code,
             "created_at": ctx.now,
             **extra,
         },

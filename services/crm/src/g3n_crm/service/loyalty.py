@@ -206,14 +206,24 @@ def loyalty_event(
     return stored_value_message(org_code, kind, payload, correlation_id)
 
 
-async def _lock(ctx: Ctx, customer_id: str) -> tuple[str, LoyaltyAccount]:
-    """Lock the account and load its open lots; ``(status, account)``."""
+async def _lock(ctx: Ctx, customer_id: str, *, lots: bool = True) -> tuple[str, LoyaltyAccount]:
+    """Lock the account (and load its open lots for a debit); ``(status, account)``.
+
+    A credit needs no other lot: debt is settled from the new lot and expiry is the job's (a
+    debit expires due lots itself), so earns stay O(1) however many lots a customer holds.
+    """
     locked = await repo.lock_accounts(ctx.conn, [(ctx.org_code, customer_id)])
     found = locked.get((ctx.org_code, customer_id))
     if found is None:
         raise NotFound(f"customer {customer_id} not found")
-    await repo.load_open_lots(ctx.conn, locked)
+    if lots:
+        await repo.load_open_lots(ctx.conn, locked)
     return found.status, found.account
+
+
+async def _balance(ctx: Ctx, customer_id: str) -> Balance:
+    found = await repo.balances(ctx.conn, [(ctx.org_code, customer_id)], ctx.now)
+    return found.get((ctx.org_code, customer_id), Balance(0, 0, 0))
 
 
 async def _save(
@@ -221,16 +231,26 @@ async def _save(
     account: LoyaltyAccount,
     redemptions: Sequence[Redemption] = (),
     extra: Sequence[OutgoingMessage] = (),
+    *,
+    all_lots: bool = True,
 ) -> Balance:
-    balance = account.balance(ctx.now)
-    account.check(ctx.now)
+    """Persist; the balance after comes from the lots in hand, or from SQL when not all are loaded."""
+    if all_lots:
+        account.check(ctx.now)
     await repo.save(
         ctx.conn,
         [(ctx.org_code, account)],
         [(ctx.org_code, r) for r in redemptions],
         actor=ctx.actor,
         now=ctx.now,
+        cc_code=ctx.cc_code,
+        channel_code=ctx.channel_code,
     )
+    if all_lots:
+        balance = account.balance(ctx.now)
+    else:
+        found = await repo.balances(ctx.conn, [(ctx.org_code, account.customer_id)], ctx.now)
+        balance = found[(ctx.org_code, account.customer_id)]
     await publish(
         ctx.conn, [*extra, change_message(ctx.org_code, account_change(account, balance), ctx.correlation_id)]
     )
@@ -249,7 +269,7 @@ async def earn(ctx: Ctx, cmd: Earn) -> EarnOut:
                 {"path": "amount", "message": "exactly one of points, amount"},
             ],
         )
-    status, account = await _lock(ctx, cmd.customer_id)
+    status, account = await _lock(ctx, cmd.customer_id, lots=False)
     if cmd.source_ref is not None:
         first = await repo.find_earn(ctx.conn, ctx.org_code, source_ref=cmd.source_ref)
         if first is not None:
@@ -271,7 +291,7 @@ async def earn(ctx: Ctx, cmd: Earn) -> EarnOut:
                 entry_id=first["entry_id"],
                 points=first["points"],
                 lot=lot_out(lot) if lot else None,
-                balance=balance_out(account.balance(ctx.now)),
+                balance=balance_out(await _balance(ctx, cmd.customer_id)),
             )
     require_active(cmd.customer_id, status, "earn points")
     policy = await policy_of(ctx.conn, ctx.org_code)
@@ -281,7 +301,7 @@ async def earn(ctx: Ctx, cmd: Earn) -> EarnOut:
         assert cmd.amount is not None
         points = points_for_amount(cmd.amount.amount_minor, cmd.amount.currency, policy)
     entry, lot = account.earn(points, ctx.now, policy, reason=cmd.reason, source_ref=cmd.source_ref)
-    balance = await _save(ctx, account)
+    balance = await _save(ctx, account, all_lots=False)
     return EarnOut(
         entry_id=entry.entry_id,
         points=entry.points,
@@ -401,11 +421,11 @@ async def reverse(ctx: Ctx, cmd: Reverse) -> LedgerWriteOut:
 async def adjust(ctx: Ctx, cmd: Adjust) -> LedgerWriteOut:
     if cmd.points == 0:
         raise ValidationFailed("points must not be 0", [{"path": "points", "message": "must not be 0"}])
-    status, account = await _lock(ctx, cmd.customer_id)
+    status, account = await _lock(ctx, cmd.customer_id, lots=cmd.points < 0)
     require_writable(cmd.customer_id, status)
     policy = await policy_of(ctx.conn, ctx.org_code)
     entry = account.adjust(cmd.points, ctx.now, policy, reason=cmd.reason, allow_debt=cmd.allow_debt)
-    balance = await _save(ctx, account)
+    balance = await _save(ctx, account, all_lots=cmd.points < 0)
     return _write_out(account, entry, balance)
 
 

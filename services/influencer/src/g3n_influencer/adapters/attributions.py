@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypedDict
 
 import asyncpg
 import orjson
@@ -14,8 +14,17 @@ from g3n_kit.errors import NotFound
 from g3n_kit.paging import Cursor, keyset_condition, page_of, start_cursor
 
 from g3n_influencer.adapters import earnings as earnings_repo
+from g3n_influencer.adapters import ledger
 from g3n_influencer.adapters.earnings import EarningState, state_of
-from g3n_influencer.service.models import Attribution, AttributionLineOut, AttributionList
+from g3n_influencer.service.models import (
+    Attribution,
+    AttributionLineOut,
+    AttributionList,
+    Earning,
+    EarningLineOut,
+    HistoryEntry,
+    TierOut,
+)
 
 MemberKey = tuple[str, str, str]  # (org, campaign_id, profile_id)
 
@@ -96,8 +105,7 @@ async def add_member_counts(conn: asyncpg.Connection, deltas: dict[MemberKey, in
     )
 
 
-@dataclass
-class NewAttribution:
+class NewAttribution(TypedDict):
     org_code: str
     attribution_id: str
     campaign_id: str
@@ -109,12 +117,11 @@ class NewAttribution:
     occurred_at: datetime
     currency: str
     net_sales_minor: int
-    content_hash: bytes
+    content_hash: str  # "\\x" + hex (bytea text input)
     created_by: str | None
 
 
-@dataclass
-class NewLine:
+class NewLine(TypedDict):
     org_code: str
     attribution_id: str
     position: int
@@ -127,8 +134,7 @@ class NewLine:
     amount_minor: int
 
 
-@dataclass
-class NewEarning:
+class NewEarning(TypedDict):
     org_code: str
     earning_id: str
     attribution_id: str
@@ -145,87 +151,90 @@ class NewEarning:
     tier: dict[str, Any] | None
     prior_orders: int
     holding_days: int
+    status: str
     available_at: datetime
 
 
-async def insert_batch(
+@dataclass(frozen=True)
+class ParkedReturn:
+    org_code: str
+    return_id: str
+    order_id: str
+    occurred_at: datetime
+    currency: str
+    lines: list[dict[str, Any]]  # [{line_id, qty, refund_amount_minor}]
+    event_id: str
+
+
+def _cols(model: Any) -> str:
+    return ", ".join(model.__annotations__)
+
+
+_RECORD_SQL = f"""
+WITH a AS (
+    INSERT INTO ifm_attributions ({_cols(NewAttribution)})
+    SELECT {_cols(NewAttribution)} FROM json_populate_recordset(NULL::ifm_attributions, $1::json)
+), l AS (
+    INSERT INTO ifm_attribution_lines ({_cols(NewLine)})
+    SELECT {_cols(NewLine)} FROM json_populate_recordset(NULL::ifm_attribution_lines, $2::json)
+), e AS (
+    INSERT INTO ifm_earnings ({_cols(NewEarning)})
+    SELECT {_cols(NewEarning)} FROM json_populate_recordset(NULL::ifm_earnings, $3::json)
+), g AS (
+    INSERT INTO ifm_ledger ({", ".join(ledger.COLUMNS)})
+    SELECT {", ".join(ledger.COLUMNS)} FROM json_populate_recordset(NULL::ifm_ledger, $4::json)
+), m AS (
+    UPDATE ifm_campaign_members mm SET counted_orders = mm.counted_orders + u.delta, updated_at = now()
+    FROM json_to_recordset($5::json) AS u(org_code text, campaign_id text, profile_id text, delta int)
+    WHERE mm.org_code = u.org_code AND mm.campaign_id = u.campaign_id AND mm.profile_id = u.profile_id
+), p AS (
+    DELETE FROM ifm_parked_returns pr USING json_to_recordset($6::json) AS k(org_code text, order_id text)
+    WHERE pr.org_code = k.org_code AND pr.order_id = k.order_id
+    RETURNING pr.org_code, pr.return_id, pr.order_id, pr.occurred_at, pr.currency, pr.lines, pr.event_id,
+              pr.parked_at
+)
+SELECT now() AS now, p.* FROM (VALUES (1)) AS one(x) LEFT JOIN p ON true
+"""
+
+
+async def record_batch(
     conn: asyncpg.Connection,
     atts: Sequence[NewAttribution],
     lines: Sequence[NewLine],
     earns: Sequence[NewEarning],
-) -> None:
-    if not atts:
-        return
-    await conn.execute(
-        """INSERT INTO ifm_attributions (org_code, attribution_id, campaign_id, profile_id, order_id, code,
-            source,
-                                         sale_id, occurred_at, currency, net_sales_minor, content_hash,
-                                             created_by)
-           SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
-               $7::text[],
-                                $8::text[], $9::timestamptz[], $10::text[], $11::bigint[], $12::bytea[],
-                                    $13::text[])""",
-        [a.org_code for a in atts],
-        [a.attribution_id for a in atts],
-        [a.campaign_id for a in atts],
-        [a.profile_id for a in atts],
-        [a.order_id for a in atts],
-        [a.code for a in atts],
-        [a.source for a in atts],
-        [a.sale_id for a in atts],
-        [a.occurred_at for a in atts],
-        [a.currency for a in atts],
-        [a.net_sales_minor for a in atts],
-        [a.content_hash for a in atts],
-        [a.created_by for a in atts],
+    entries: Sequence[ledger.Entry],
+    member_deltas: dict[MemberKey, int],
+) -> tuple[datetime, list[ParkedReturn]]:
+    """Write a batch of new attributions in ONE statement (one round trip whatever the batch
+    size): attributions, lines, earnings, accrual ledger rows and member tier counters, and take
+    the returns parked for their orders. Rows travel as JSON arrays (one parameter each,
+    serialised by orjson, parsed by PostgreSQL: far cheaper than one array per column).
+    Returns the transaction time (the rows' ``created_at``) and the parked returns, oldest first."""
+    deltas = [
+        {"org_code": k[0], "campaign_id": k[1], "profile_id": k[2], "delta": v}
+        for k, v in sorted(member_deltas.items())
+        if v
+    ]
+    orders = [{"org_code": a["org_code"], "order_id": a["order_id"]} for a in atts]
+    rows = await conn.fetch(
+        _RECORD_SQL, list(atts), list(lines), list(earns), [e.__dict__ for e in entries], deltas, orders
     )
-    await conn.execute(
-        """INSERT INTO ifm_attribution_lines (org_code, attribution_id, position, line_id, sku, qty,
-            net_amount_minor,
-                                              eligible, basis_minor, amount_minor)
-           SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::text[], $6::int[],
-               $7::bigint[],
-                                $8::bool[], $9::bigint[], $10::bigint[])""",
-        [ln.org_code for ln in lines],
-        [ln.attribution_id for ln in lines],
-        [ln.position for ln in lines],
-        [ln.line_id for ln in lines],
-        [ln.sku for ln in lines],
-        [ln.qty for ln in lines],
-        [ln.net_amount_minor for ln in lines],
-        [ln.eligible for ln in lines],
-        [ln.basis_minor for ln in lines],
-        [ln.amount_minor for ln in lines],
+    parked = sorted(
+        (r for r in rows if r["return_id"] is not None),
+        key=lambda r: (r["parked_at"], r["occurred_at"], r["return_id"]),
     )
-    await conn.execute(
-        """INSERT INTO ifm_earnings (org_code, earning_id, attribution_id, profile_id, campaign_id,
-            order_id, currency,
-                                     occurred_at, basis_minor, amount_minor, rule, rate_bps,
-                                         flat_amount_minor, tier,
-                                     prior_orders, holding_days, status, available_at)
-           SELECT o, e, a, p, c, ord, cur, occ, b, amt, r, rate, flat, t, prior, hd, 'pending', av
-           FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
-                       $8::timestamptz[], $9::bigint[], $10::bigint[], $11::text[], $12::int[], $13::bigint[],
-                       $14::jsonb[], $15::int[], $16::int[], $17::timestamptz[])
-                AS u(o, e, a, p, c, ord, cur, occ, b, amt, r, rate, flat, t, prior, hd, av)""",
-        [e.org_code for e in earns],
-        [e.earning_id for e in earns],
-        [e.attribution_id for e in earns],
-        [e.profile_id for e in earns],
-        [e.campaign_id for e in earns],
-        [e.order_id for e in earns],
-        [e.currency for e in earns],
-        [e.occurred_at for e in earns],
-        [e.basis_minor for e in earns],
-        [e.amount_minor for e in earns],
-        [e.rule for e in earns],
-        [e.rate_bps for e in earns],
-        [e.flat_amount_minor for e in earns],
-        [e.tier for e in earns],
-        [e.prior_orders for e in earns],
-        [e.holding_days for e in earns],
-        [e.available_at for e in earns],
-    )
+    return rows[0]["now"], [
+        ParkedReturn(
+            r["org_code"],
+            r["return_id"],
+            r["order_id"],
+            r["occurred_at"],
+            r["currency"],
+            list(r["lines"]),
+            str(r["event_id"]),
+        )
+        for r in parked
+    ]
 
 
 # --- returns ----------------------------------------------------------------------------------
@@ -345,17 +354,6 @@ async def mark_fully_refunded(conn: asyncpg.Connection, keys: Sequence[tuple[str
     )
 
 
-@dataclass(frozen=True)
-class ParkedReturn:
-    org_code: str
-    return_id: str
-    order_id: str
-    occurred_at: datetime
-    currency: str
-    lines: list[dict[str, Any]]  # [{line_id, qty, refund_amount_minor}]
-    event_id: str
-
-
 async def park(conn: asyncpg.Connection, returns: Sequence[ParkedReturn]) -> None:
     if not returns:
         return
@@ -374,33 +372,6 @@ async def park(conn: asyncpg.Connection, returns: Sequence[ParkedReturn]) -> Non
         [_json(r.lines) for r in returns],  # jsonb[] of lists would nest: pass text
         [r.event_id for r in returns],
     )
-
-
-async def take_parked(conn: asyncpg.Connection, keys: Sequence[tuple[str, str]]) -> list[ParkedReturn]:
-    """Remove and return the parked returns of ``(org, order_id)``, oldest first."""
-    if not keys:
-        return []
-    rows = await conn.fetch(
-        """DELETE FROM ifm_parked_returns p USING unnest($1::text[], $2::text[]) AS k(org_code, order_id)
-           WHERE p.org_code = k.org_code AND p.order_id = k.order_id
-           RETURNING p.org_code, p.return_id, p.order_id, p.occurred_at, p.currency, p.lines, p.event_id,
-               p.parked_at""",
-        [k[0] for k in keys],
-        [k[1] for k in keys],
-    )
-    rows = sorted(rows, key=lambda r: (r["parked_at"], r["occurred_at"], r["return_id"]))
-    return [
-        ParkedReturn(
-            r["org_code"],
-            r["return_id"],
-            r["order_id"],
-            r["occurred_at"],
-            r["currency"],
-            list(r["lines"]),
-            str(r["event_id"]),
-        )
-        for r in rows
-    ]
 
 
 async def applied_already(
@@ -514,6 +485,95 @@ async def _build(conn: asyncpg.Connection, org: str, rows: Sequence[asyncpg.Reco
         )
         for r in rows
     ]
+
+
+def attribution_from_new(
+    att: NewAttribution, lines: Sequence[NewLine], earning: NewEarning, accrual: ledger.Entry, now: datetime
+) -> Attribution:
+    """The public view of an attribution just written by :func:`record_batch` (no re-read)."""
+    mine = [ln for ln in lines if ln["attribution_id"] == att["attribution_id"]]
+    tier = earning["tier"]
+    return Attribution(
+        attribution_id=att["attribution_id"],
+        campaign_id=att["campaign_id"],
+        profile_id=att["profile_id"],
+        order_id=att["order_id"],
+        code=att["code"],
+        source=att["source"],
+        sale_id=att["sale_id"],
+        occurred_at=att["occurred_at"],
+        currency=att["currency"],
+        net_sales_minor=att["net_sales_minor"],
+        fully_refunded=False,
+        lines=[
+            AttributionLineOut(
+                line_id=ln["line_id"],
+                sku=ln["sku"],
+                qty=ln["qty"],
+                net_amount_minor=ln["net_amount_minor"],
+                eligible=ln["eligible"],
+                returned_qty=0,
+            )
+            for ln in mine
+        ],
+        earnings=[
+            Earning(
+                earning_id=earning["earning_id"],
+                profile_id=earning["profile_id"],
+                campaign_id=earning["campaign_id"],
+                attribution_id=earning["attribution_id"],
+                order_id=earning["order_id"],
+                amount_minor=earning["amount_minor"],
+                clawed_back_minor=0,
+                net_minor=earning["amount_minor"],
+                currency=earning["currency"],
+                basis_minor=earning["basis_minor"],
+                rule=earning["rule"],
+                rate_bps=earning["rate_bps"],
+                flat_amount_minor=earning["flat_amount_minor"],
+                tier=TierOut(**tier) if tier else None,
+                prior_orders=earning["prior_orders"],
+                lines=[
+                    EarningLineOut(
+                        line_id=ln["line_id"],
+                        sku=ln["sku"],
+                        qty=ln["qty"],
+                        returned_qty=0,
+                        basis_minor=ln["basis_minor"],
+                        amount_minor=ln["amount_minor"],
+                        clawed_back_minor=0,
+                    )
+                    for ln in mine
+                    if ln["eligible"]
+                ],
+                status=earning["status"],
+                hold=None,
+                available_at=earning["available_at"],
+                released_at=None,
+                payout_id=None,
+                occurred_at=earning["occurred_at"],
+                history=[
+                    HistoryEntry(
+                        at=now,
+                        kind=accrual.kind,
+                        amount_minor=accrual.amount_minor,
+                        status_from=accrual.status_from,
+                        status_to=accrual.status_to,
+                        reason=accrual.reason,
+                        ref=accrual.ref,
+                        payout_id=None,
+                        dispute_id=None,
+                        source=accrual.source,
+                        actor=accrual.actor,
+                    )
+                ],
+                created_at=now,
+                updated_at=now,
+                revision=1,
+            )
+        ],
+        created_at=now,
+    )
 
 
 async def get(conn: asyncpg.Connection, org: str, attribution_id: str) -> Attribution:

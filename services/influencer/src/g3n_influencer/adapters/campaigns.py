@@ -99,8 +99,21 @@ async def ladders(conn: asyncpg.Connection, org: str, campaign_ids: Sequence[str
 async def rule(
     conn: asyncpg.Connection, org: str, campaign_id: str, *, lock: str | None = None
 ) -> CampaignRule:
-    row = await load(conn, org, campaign_id, lock=lock)
-    return rule_of(row, (await ladders(conn, org, [campaign_id]))[campaign_id])
+    """The campaign's rule with its ladder, in one query; ``not-found`` when absent."""
+    suffix = {None: "", "update": " FOR UPDATE OF c", "share": " FOR SHARE OF c"}[lock]
+    row = await conn.fetchrow(
+        f"""SELECT {_COLUMNS},
+                   (SELECT json_agg(json_build_array(t.name, t.min_orders, t.discount_bps, t.commission_bps)
+                                    ORDER BY t.position)
+                    FROM ifm_discount_tiers t
+                    WHERE t.org_code = c.org_code AND t.campaign_id = c.campaign_id) AS ladder
+            FROM ifm_campaigns c WHERE c.org_code = $1 AND c.campaign_id = $2{suffix}""",
+        org,
+        campaign_id,
+    )
+    if row is None:
+        raise NotFound(f"campaign {campaign_id} not found")
+    return rule_of(row, [Tier(*t) for t in row["ladder"] or ()])
 
 
 async def rules_for_orgs(

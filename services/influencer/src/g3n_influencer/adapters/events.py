@@ -20,11 +20,10 @@ from uuid import uuid4
 
 import asyncpg
 import orjson
-from pydantic import BaseModel
-from pydantic_core import to_jsonable_python
-
 from g3n_contracts import change_event_type, parse_event, topics
 from g3n_kit.outbox import OutgoingMessage, enqueue_messages
+from pydantic import BaseModel
+from pydantic_core import to_jsonable_python
 
 from g3n_influencer.service.context import Actor
 

@@ -125,45 +125,35 @@ def move(
     )
 
 
+COLUMNS = (
+    "org_code",
+    "profile_id",
+    "currency",
+    "kind",
+    "amount_minor",
+    "balance_delta_minor",
+    "carry_over_delta_minor",
+    "earning_id",
+    "payout_id",
+    "dispute_id",
+    "status_from",
+    "status_to",
+    "reason",
+    "ref",
+    "source",
+    "actor",
+)
+_INSERT = (
+    f"INSERT INTO ifm_ledger ({', '.join(COLUMNS)}) SELECT {', '.join(COLUMNS)}"
+    " FROM json_populate_recordset(NULL::ifm_ledger, $1::json)"
+)
+
+
 async def append(conn: asyncpg.Connection, entries: Sequence[Entry]) -> None:
+    """Append entries (one statement; rows as a JSON array, see attributions._insert_rows)."""
     if not entries:
         return
-    cols = list(
-        zip(
-            *(
-                (
-                    e.org_code,
-                    e.profile_id,
-                    e.currency,
-                    e.kind,
-                    e.amount_minor,
-                    e.balance_delta_minor,
-                    e.carry_over_delta_minor,
-                    e.earning_id,
-                    e.payout_id,
-                    e.dispute_id,
-                    e.status_from,
-                    e.status_to,
-                    e.reason,
-                    e.ref,
-                    e.source,
-                    e.actor,
-                )
-                for e in entries
-            ),
-            strict=True,
-        )
-    )
-    await conn.execute(
-        """INSERT INTO ifm_ledger (org_code, profile_id, currency, kind, amount_minor, balance_delta_minor,
-                                   carry_over_delta_minor, earning_id, payout_id, dispute_id, status_from,
-                                       status_to,
-                                   reason, ref, source, actor)
-           SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::bigint[],
-                                $7::bigint[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[],
-                                $13::text[], $14::text[], $15::text[], $16::text[])""",
-        *[list(c) for c in cols],
-    )
+    await conn.execute(_INSERT, [e.__dict__ for e in entries])
 
 
 async def add_carry_over(conn: asyncpg.Connection, deltas: dict[tuple[str, str, str], int]) -> None:

@@ -86,6 +86,7 @@ class Outcome:
     kind: Literal["created", "existing", "conflict", "invalid"]
     attribution_id: str | None = None
     error: AppError | None = None
+    created: Attribution | None = None  # the new attribution as written (no parked return touched it)
 
 
 def _check_state(d: Draft, member: repo.MemberLock | None) -> AppError | None:
@@ -166,34 +167,34 @@ async def apply_attributions(
         net_sales = sum(ln.net_amount_minor for ln in d.lines)
         atts.append(
             repo.NewAttribution(
-                d.org_code,
-                att_id,
-                d.campaign.campaign_id,
-                d.profile_id,
-                d.order_id,
-                d.code,
-                actor.source,
-                d.sale_id,
-                d.occurred_at,
-                d.currency,
-                net_sales,
-                hashes[i],
-                actor.actor,
+                org_code=d.org_code,
+                attribution_id=att_id,
+                campaign_id=d.campaign.campaign_id,
+                profile_id=d.profile_id,
+                order_id=d.order_id,
+                code=d.code,
+                source=actor.source,
+                sale_id=d.sale_id,
+                occurred_at=d.occurred_at,
+                currency=d.currency,
+                net_sales_minor=net_sales,
+                content_hash="\\x" + hashes[i].hex(),
+                created_by=actor.actor,
             )
         )
         for pos, le in enumerate(calc.lines):
             lines.append(
                 repo.NewLine(
-                    d.org_code,
-                    att_id,
-                    pos,
-                    le.line_id,
-                    le.sku,
-                    le.qty,
-                    le.net_amount_minor,
-                    le.eligible,
-                    le.basis_minor,
-                    le.amount_minor,
+                    org_code=d.org_code,
+                    attribution_id=att_id,
+                    position=pos,
+                    line_id=le.line_id,
+                    sku=le.sku,
+                    qty=le.qty,
+                    net_amount_minor=le.net_amount_minor,
+                    eligible=le.eligible,
+                    basis_minor=le.basis_minor,
+                    amount_minor=le.amount_minor,
                 )
             )
         tier = (
@@ -209,23 +210,24 @@ async def apply_attributions(
         available_at = d.occurred_at + timedelta(days=d.campaign.holding_days)
         earns.append(
             repo.NewEarning(
-                d.org_code,
-                earning_id,
-                att_id,
-                d.profile_id,
-                d.campaign.campaign_id,
-                d.order_id,
-                d.currency,
-                d.occurred_at,
-                calc.basis_minor,
-                calc.amount_minor,
-                calc.rule,
-                calc.rate_bps,
-                calc.flat_amount_minor,
-                tier,
-                prior_orders,
-                d.campaign.holding_days,
-                available_at,
+                org_code=d.org_code,
+                earning_id=earning_id,
+                attribution_id=att_id,
+                profile_id=d.profile_id,
+                campaign_id=d.campaign.campaign_id,
+                order_id=d.order_id,
+                currency=d.currency,
+                occurred_at=d.occurred_at,
+                basis_minor=calc.basis_minor,
+                amount_minor=calc.amount_minor,
+                rule=calc.rule,
+                rate_bps=calc.rate_bps,
+                flat_amount_minor=calc.flat_amount_minor,
+                tier=tier,
+                prior_orders=prior_orders,
+                holding_days=d.campaign.holding_days,
+                status="pending",
+                available_at=available_at,
             )
         )
         entries.append(
@@ -287,14 +289,16 @@ async def apply_attributions(
                 d.org_code,
             )
         )
-    await repo.insert_batch(conn, atts, lines, earns)
-    await ledger.append(conn, entries)
-    await repo.add_member_counts(conn, deltas)
+    if not atts:
+        return [o for o in outcomes if o is not None]
+    now, parked = await repo.record_batch(conn, atts, lines, earns, entries, deltas)
     await events.emit(conn, actor, changes)
-    if atts:
-        parked = await repo.take_parked(conn, [(a.org_code, a.order_id) for a in atts])
-        if parked:
-            await apply_returns(conn, [_from_parked(p) for p in parked], actor)
+    if parked:
+        await apply_returns(conn, [_from_parked(p) for p in parked], actor)
+    if len(drafts) == 1 and not parked and atts:  # one HTTP call: answer from what was written
+        o = outcomes[0]
+        assert o is not None
+        o.created = repo.attribution_from_new(atts[0], lines, earns[0], entries[0], now)
     return [o for o in outcomes if o is not None]
 
 
@@ -470,12 +474,7 @@ async def apply_returns(conn: asyncpg.Connection, returns: Sequence[ReturnCmd], 
 async def record_attribution(conn: asyncpg.Connection, actor: Actor, cmd: AttributionRecord) -> Attribution:
     org = actor.org_code
     rule = await campaigns_repo.rule(conn, org, cmd.campaign_id, lock="share")
-    profile_id = (
-        cmd.profile_id
-        if cmd.profile_id is not None
-        else await profiles_repo.find_by_code(conn, org, cmd.code or "")
-    )
-    await profiles_repo.load(conn, org, profile_id)  # not-found for an absent profile
+    profile_id = await profiles_repo.resolve(conn, org, profile_id=cmd.profile_id, code=cmd.code)
     draft = Draft(
         org_code=org,
         campaign=rule,
@@ -498,7 +497,7 @@ async def record_attribution(conn: asyncpg.Connection, actor: Actor, cmd: Attrib
             {"attribution_id": outcome.attribution_id},
         )
     assert outcome.attribution_id is not None
-    return await repo.get(conn, org, outcome.attribution_id)
+    return outcome.created or await repo.get(conn, org, outcome.attribution_id)
 
 
 async def get_attribution(conn: asyncpg.Connection, actor: Actor, cmd: AttributionGet) -> Attribution:
