@@ -139,7 +139,12 @@ async def _check(dsn: str, n: int) -> tuple[int, int]:
         await conn.close()
 
 
+def _load() -> str:
+    return " / ".join(f"{x:.1f}" for x in os.getloadavg())
+
+
 async def run(n: int, naive_n: int) -> None:
+    load = _load()  # other work on the machine skews every figure below
     with bench_stack() as stack:
         topic = f"bench.crm.sales.{uuid.uuid4().hex[:6]}"
         await stack.acreate_topics([topic], partitions=4)
@@ -174,7 +179,7 @@ async def run(n: int, naive_n: int) -> None:
         f"""## CRM: SCM sales applied to loyalty
 
 `uv run python bench/crm_consumer.py {n} {naive_n}` — {datetime.now(UTC):%Y-%m-%d %H:%M}Z,
-commit {git_rev()}, {machine()}.
+commit {git_rev()}, {machine()}, load average at the start {load}.
 {n:,} `scm.sale.recorded` events (two lines, customer named by e-mail, {CUSTOMERS:,} customers), 4 partitions.
 Applied = customer resolved, points earned into a lot, ledger entry, sale bookkeeping, change event
 in the outbox, inbox row, offsets committed. The CRM consumer runs in its own process.

@@ -70,7 +70,12 @@ async def _seed(base: str, key: str) -> tuple[list[str], list[str]]:
     return list(customers), list(codes)
 
 
+def _load() -> str:
+    return " / ".join(f"{x:.1f}" for x in os.getloadavg())
+
+
 async def run(rate: float, seconds: float) -> None:
+    load = _load()  # other work on the machine skews every figure below
     with bench_stack() as stack:
         dsn = await stack.aensure_database("bench_crm_http")
         port = _free_port()
@@ -146,8 +151,8 @@ async def run(rate: float, seconds: float) -> None:
         f"""## CRM: HTTP latency of earn and redeem
 
 `uv run python bench/crm_http.py {rate:.0f} {seconds:.0f}` — {datetime.now(UTC):%Y-%m-%d %H:%M}Z,
-commit {git_rev()}, {machine()}. One `g3n_crm.entrypoints.http` process (uvicorn, one worker),
-open-loop load from the same machine, latency from the scheduled send time; earns over
+commit {git_rev()}, {machine()}, load average at the start {load}.
+One `g3n_crm.entrypoints.http` process (uvicorn, one worker), open-loop load from the same machine, latency from the scheduled send time; earns over
 {CUSTOMERS:,} customers, redeems over {CARDS} gift cards. Goal: p99 ≤ 20 ms at 500 requests/s.
 
 | call | target/s | achieved/s | p50 ms | p90 ms | p99 ms | max ms | statuses |

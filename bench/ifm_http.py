@@ -164,6 +164,10 @@ async def run(rate: float, seconds: float, write: bool) -> None:
     if not write:
         return
     r = summary
+    row = (
+        f"| `/ifm/attribution/record` | {r['target_rps']:.0f} | {r['achieved_rps']} | {r['p50_ms']} |"
+        f" {r['p90_ms']} | **{r['p99_ms']}** | {r['max_ms']} | {r['statuses']} |"
+    )
     write_section(
         "ifm-http",
         f"""## IFM: HTTP latency of attribution/record
@@ -176,7 +180,7 @@ Goal: p99 ≤ 20 ms at 500 requests/s.
 
 | call | target/s | achieved/s | p50 ms | p90 ms | p99 ms | max ms | statuses |
 | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |
-| `/ifm/attribution/record` | {r["target_rps"]:.0f} | {r["achieved_rps"]} | {r["p50_ms"]} | {r["p90_ms"]} | **{r["p99_ms"]}** | {r["max_ms"]} | {r["statuses"]} |
+{row}
 
 Server peak RSS: {rss:.0f} MB.
 """,

@@ -162,9 +162,11 @@ def test_every_command_of_the_walkthrough_runs(system: dict[str, str]) -> None:
     assert len(lines) > 50
     env = {k: v for k, v in os.environ.items() if not k.startswith("G3N_")}
     shell = Shell(env={**env, **system}, replace={"acme": f"wk{uuid.uuid4().hex[:8]}"})
-    for line in lines:
-        shell.run(line)
-    transcript = "\n".join(shell.transcript)
-    if os.environ.get("G3N_WALKTHROUGH_TRANSCRIPT"):  # to look at what a user sees
-        Path(os.environ["G3N_WALKTHROUGH_TRANSCRIPT"]).write_text(transcript, encoding="utf-8")
+    try:
+        for line in lines:
+            shell.run(line)
+    finally:
+        transcript = "\n".join(shell.transcript)
+        if os.environ.get("G3N_WALKTHROUGH_TRANSCRIPT"):  # to look at what a user sees
+            Path(os.environ["G3N_WALKTHROUGH_TRANSCRIPT"]).write_text(transcript, encoding="utf-8")
     assert "ifm.payout.recorded" in transcript or shell.variables["PAYOUT"] in transcript

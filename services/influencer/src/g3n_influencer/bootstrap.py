@@ -14,7 +14,6 @@ from g3n_kit.runtime import ConsumerSpec, ScheduledJob, ServiceDefinition
 from g3n_kit.settings import ServiceSettings
 
 from g3n_influencer.entrypoints.consumer_handlers import (
-    ACCOUNTING_GROUP,
     SCM_GROUP,
     handle_payout_status,
     make_scm_handler,
@@ -25,8 +24,9 @@ from g3n_influencer.service import earnings
 from g3n_influencer.settings import Settings
 
 
-def _scm_handlers(_settings: ServiceSettings) -> Mapping[str, BatchHandler]:
-    return {topics.SCM_SALES: make_scm_handler(SCM_GROUP)}
+def _scm_handlers(settings: ServiceSettings) -> Mapping[str, BatchHandler]:
+    group = settings.scm_group if isinstance(settings, Settings) else SCM_GROUP
+    return {topics.SCM_SALES: make_scm_handler(group)}
 
 
 def _accounting_handlers(_settings: ServiceSettings) -> Mapping[str, BatchHandler]:
@@ -55,8 +55,8 @@ def build(settings: Settings | None = None) -> ServiceDefinition:
         operations=OPERATIONS,
         roles=ROLES,
         consumers=[
-            ConsumerSpec(SCM_GROUP, _scm_handlers),
-            ConsumerSpec(ACCOUNTING_GROUP, _accounting_handlers),
+            ConsumerSpec(settings.scm_group, _scm_handlers),
+            ConsumerSpec(settings.accounting_group, _accounting_handlers),
         ],
         jobs=jobs(settings),
         publishes=[topics.ACCOUNTING_PAYOUTS, topics.IFM_EVENTS],

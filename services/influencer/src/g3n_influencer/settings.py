@@ -14,5 +14,8 @@ class Settings(ServiceSettings):
     #: how often the scheduler releases matured earnings / expires holds (seconds)
     release_interval_s: float = Field(default=60.0, gt=0)
     hold_expiry_interval_s: float = Field(default=60.0, gt=0)
+    #: consumer groups (a shadow deployment or a test can run under other names)
+    scm_group: str = "ifm.scm"
+    accounting_group: str = "ifm.accounting"
     #: a return whose order never gets attributed is kept parked this long, then purged
     parked_return_retention_days: int = Field(default=400, ge=1)

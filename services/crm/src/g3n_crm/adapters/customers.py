@@ -255,12 +255,20 @@ async def resolve(
     if not refs:
         return []
     rows = await conn.fetch(
-        """SELECT k.i, COALESCE(by_id.customer_id, by_email.customer_id, by_ref.customer_id) AS customer_id,
-                  COALESCE(by_id.status, by_email.status, by_ref.status) AS status
-           FROM unnest($1::int[], $2::text[], $3::text[], $4::text[], $5::text[]) AS k(i, o, c, e, r)
-           LEFT JOIN customers by_id ON by_id.org_code = k.o AND by_id.customer_id = k.c
-           LEFT JOIN customers by_email ON by_email.org_code = k.o AND by_email.email_norm = lower(k.e)
-           LEFT JOIN customers by_ref ON by_ref.org_code = k.o AND by_ref.external_ref_norm = lower(k.r)""",
+        # Per key: up to three index probes, the first hit in order of precedence wins.
+        """SELECT k.i, r.customer_id, r.status
+           FROM unnest($1::int[], $2::text[], $3::text[], $4::text[], $5::text[]) AS k(i, o, c, e, x)
+           CROSS JOIN LATERAL (
+               SELECT customer_id, status FROM (
+                   SELECT customer_id, status, 1 AS pref FROM customers
+                   WHERE org_code = k.o AND customer_id = k.c
+                   UNION ALL
+                   SELECT customer_id, status, 2 FROM customers
+                   WHERE org_code = k.o AND email_norm = lower(k.e)
+                   UNION ALL
+                   SELECT customer_id, status, 3 FROM customers
+                   WHERE org_code = k.o AND external_ref_norm = lower(k.x)
+               ) hits ORDER BY pref LIMIT 1) r""",
         list(range(len(refs))),
         [r[0] for r in refs],
         [r[1] for r in refs],

@@ -189,12 +189,19 @@ async def find_redemption_by_source(conn: asyncpg.Connection, org_code: str, sou
 async def find_earn(
     conn: asyncpg.Connection, org_code: str, *, entry_id: str | None = None, source_ref: str | None = None
 ) -> asyncpg.Record | None:
+    # Two statements, not one with an OR: each must hit its own index (the primary key, or the
+    # partial unique index of earns by source_ref).
+    if entry_id is not None:
+        return await conn.fetchrow(
+            """SELECT entry_id, customer_id, points, lot_id, source_ref, created_at FROM loyalty_entries
+               WHERE org_code = $1 AND entry_id = $2 AND kind = 'earn'""",
+            org_code,
+            entry_id,
+        )
     return await conn.fetchrow(
         """SELECT entry_id, customer_id, points, lot_id, source_ref, created_at FROM loyalty_entries
-           WHERE org_code = $1 AND kind = 'earn'
-             AND (($2::text IS NOT NULL AND entry_id = $2) OR ($2::text IS NULL AND source_ref = $3))""",
+           WHERE org_code = $1 AND source_ref = $2 AND kind = 'earn'""",
         org_code,
-        entry_id,
         source_ref,
     )
 

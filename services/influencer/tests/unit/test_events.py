@@ -1,0 +1,51 @@
+"""The hand-rolled change-event encoding is exactly the contract's envelope."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from g3n_contracts import ChangeEvent, encode_event, kafka_key, parse_event
+from g3n_influencer.adapters.events import Change, encode_change
+from g3n_influencer.service.context import Actor
+from g3n_influencer.service.models import TierOut
+
+
+def test_encoded_change_parses_as_the_contract_and_keys_by_object() -> None:
+    at = datetime(2026, 11, 20, 14, 3, 11, 123456, tzinfo=UTC)
+    actor = Actor("acme", "api_key:k1", correlation_id="corr-1")
+    msg = encode_change(
+        actor,
+        Change("earning", "ern_1", "created", {"amount_minor": 450, "available_at": at, "tier": None}, 1),
+        now=at,
+    )
+    env = parse_event(msg.value)
+    payload = env.payload_as(ChangeEvent)
+    assert (env.event_type, env.org_code, env.source, env.correlation_id) == (
+        "ifm.earning.created",
+        "acme",
+        "ifm",
+        "corr-1",
+    )
+    assert env.occurred_at == at and str(env.event_id) == msg.event_id
+    assert (payload.object_id, payload.revision) == ("ern_1", 1)
+    assert payload.data == {"amount_minor": 450, "available_at": "2026-11-20T14:03:11.123456Z", "tier": None}
+    assert msg.key == kafka_key(env) == b"acme:ern_1"
+    assert dict(msg.headers)["event_type"] == b"ifm.earning.created"
+    # byte-identical to the contract's own encoder
+    assert msg.value == encode_event(env)
+
+
+def test_models_and_other_orgs_are_encoded() -> None:
+    msg = encode_change(
+        Actor("acme", None),
+        Change(
+            "campaign",
+            "cmp_1",
+            "tiers_set",
+            TierOut(name="a", min_orders=0, discount_bps=1, commission_bps=2),
+            3,
+            org_code="other",
+        ),
+    )
+    env = parse_event(msg.value)
+    assert env.org_code == "other" and env.payload_as(ChangeEvent).data["commission_bps"] == 2
