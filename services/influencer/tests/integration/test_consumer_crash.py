@@ -98,8 +98,8 @@ async def test_sigkill_mid_stream_loses_and_doubles_nothing(ifm: Ifm, tmp_path: 
     assert await ifm.fetchval("SELECT count(*) FROM ifm_applied_returns WHERE org_code = $1", org) == RETURNS
     outbox = dict(
         await ifm.fetch(
-            "SELECT event_type, count(*) FROM outbox WHERE topic = $1 AND convert_from(msg_key, 'UTF8') LIKE $2"
-            " GROUP BY event_type",
+            "SELECT event_type, count(*) FROM outbox"
+            " WHERE topic = $1 AND convert_from(msg_key, 'UTF8') LIKE $2 GROUP BY event_type",
             topics.IFM_EVENTS,
             f"{org}:%",
         )

@@ -174,6 +174,17 @@ async def test_payout_playbook(ifm: Ifm) -> None:
     )
     assert by_id[payout2["payout_id"]].carry_over_minor == 100
 
+    # a relay that crashed after publishing but before marking the rows sent publishes them again:
+    # accounting may see a payout twice, but always under the same event id (its dedupe key)
+    async with ifm.db.transaction() as conn:
+        await conn.execute("UPDATE outbox SET sent_at = NULL WHERE topic = $1", topics.ACCOUNTING_PAYOUTS)
+    await relay_all(ifm.db, ifm.stack.kafka_bootstrap)
+    again = await read_topic(ifm.stack.kafka_bootstrap, topics.ACCOUNTING_PAYOUTS, org=ifm.org, want=4)
+    ids_per_payout: dict[str, set[str]] = {}
+    for env in again:
+        ids_per_payout.setdefault(env.payload_as(PayoutRecorded).payout_id, set()).add(str(env.event_id))
+    assert len(again) == 4 and all(len(ids) == 1 for ids in ids_per_payout.values())
+
     # statements reconcile and chain: [t0, t1) earned; [t1, t2) paid + clawed; [t2, t3) paid
     s1 = await ifm.data(
         "/statement/create",

@@ -14,7 +14,7 @@ from datetime import datetime
 
 import asyncpg
 
-from g3n_crm.domain.loyalty import Allocation, Balance, Lot, LoyaltyAccount, Redemption
+from g3n_crm.domain.loyalty import Allocation, Balance, Entry, Lot, LoyaltyAccount, Redemption
 from g3n_crm.domain.policy import DEFAULT_POLICY, LoyaltyPolicy
 
 Key = tuple[str, str]  # (org_code, customer_id)
@@ -319,64 +319,37 @@ async def save(
             [lot.remaining for _, lot in changed],
             [lot.reversed for _, lot in changed],
         )
-    single = [(o, e) for o, e in entries if len(e.movements) <= 1]
-    multi = [(o, e) for o, e in entries if len(e.movements) > 1]
+
+    def row(o: str, e: Entry) -> tuple[object, ...]:
+        return (
+            o,
+            e.entry_id,
+            e.customer_id,
+            e.seq,
+            e.kind,
+            e.points,
+            e.reason,
+            e.source_ref,
+            e.ref_entry_id,
+            e.lot_id,
+            e.debt_change,
+            e.balance_after,
+            actor,
+            cc_code,
+            channel_code,
+            e.created_at,
+        )
+
+    single = [row(o, e) for o, e in entries if len(e.movements) <= 1]
+    multi = [
+        (*row(o, e), [m.lot_id for m in e.movements], [m.points for m in e.movements])
+        for o, e in entries
+        if len(e.movements) > 1
+    ]
     if single:  # the common case (earns, one-lot debits): no array columns to encode
-        await _insert(
-            conn,
-            "loyalty_entries",
-            _ENTRY_COPY_COLS,
-            [
-                (
-                    o,
-                    e.entry_id,
-                    e.customer_id,
-                    e.seq,
-                    e.kind,
-                    e.points,
-                    e.reason,
-                    e.source_ref,
-                    e.ref_entry_id,
-                    e.lot_id,
-                    e.debt_change,
-                    e.balance_after,
-                    actor,
-                    cc_code,
-                    channel_code,
-                    e.created_at,
-                )
-                for o, e in single
-            ],
-        )
+        await _insert(conn, "loyalty_entries", _ENTRY_COPY_COLS, single)
     if multi:
-        await _insert(
-            conn,
-            "loyalty_entries",
-            (*_ENTRY_COPY_COLS, "lot_ids", "lot_points"),
-            [
-                (
-                    o,
-                    e.entry_id,
-                    e.customer_id,
-                    e.seq,
-                    e.kind,
-                    e.points,
-                    e.reason,
-                    e.source_ref,
-                    e.ref_entry_id,
-                    None,
-                    e.debt_change,
-                    e.balance_after,
-                    actor,
-                    cc_code,
-                    channel_code,
-                    e.created_at,
-                    [m.lot_id for m in e.movements],
-                    [m.points for m in e.movements],
-                )
-                for o, e in multi
-            ],
-        )
+        await _insert(conn, "loyalty_entries", (*_ENTRY_COPY_COLS, "lot_ids", "lot_points"), multi)
     await _save_redemptions(conn, redemptions, now)
     touched = [(org, acc) for org, acc in accounts if acc.new_entries]
     if touched:

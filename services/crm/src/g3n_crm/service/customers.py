@@ -20,6 +20,7 @@ from g3n_crm.domain.customer import (
 )
 from g3n_crm.domain.ids import new_id
 from g3n_crm.domain.loyalty import Balance
+from g3n_crm.service.checks import exactly_one
 from g3n_crm.service.context import Ctx
 from g3n_crm.service.schemas import (
     BalanceOut,
@@ -118,22 +119,12 @@ async def create(ctx: Ctx, cmd: CustomerCreate) -> CustomerOut:
 
 
 async def get(ctx: Ctx, cmd: CustomerGet) -> CustomerOut:
-    given = [k for k in ("customer_id", "email", "external_ref") if getattr(cmd, k) is not None]
-    if len(given) != 1:
-        raise ValidationFailed(
-            "give exactly one of customer_id, email, external_ref",
-            [
-                {"path": k, "message": "exactly one of customer_id, email, external_ref"}
-                for k in given or ["customer_id"]
-            ],
-        )
+    by = exactly_one(cmd, "customer_id", "email", "external_ref")
     row = await repo.get(
         ctx.conn, ctx.org_code, customer_id=cmd.customer_id, email=cmd.email, external_ref=cmd.external_ref
     )
     if row is None:
-        raise _not_found(
-            str(getattr(cmd, given[0])) if given[0] == "customer_id" else f"with this {given[0]}"
-        )
+        raise _not_found(str(cmd.customer_id) if by == "customer_id" else f"with this {by}")
     cards = await gift_repo.of_customers(ctx.conn, ctx.org_code, row["customer_id"])
     summaries = [
         GiftCardSummary(

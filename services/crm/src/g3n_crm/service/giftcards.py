@@ -33,6 +33,7 @@ from g3n_crm.adapters.events import Change, change_message, publish, stored_valu
 from g3n_crm.domain.customer import require_writable
 from g3n_crm.domain.giftcard import GiftCard, code_hash, generate_code, last4
 from g3n_crm.domain.ids import new_id
+from g3n_crm.service.checks import exactly_one
 from g3n_crm.service.context import Ctx
 from g3n_crm.service.schemas import (
     GiftCardGet,
@@ -359,14 +360,7 @@ async def void(ctx: Ctx, cmd: GiftCardVoid) -> GiftCardOut:
 
 
 async def get(ctx: Ctx, cmd: GiftCardGet, secret: bytes) -> GiftCardOut:
-    if (cmd.giftcard_id is None) == (cmd.code is None):
-        raise ValidationFailed(
-            "give exactly one of giftcard_id and code",
-            [
-                {"path": "giftcard_id", "message": "exactly one of giftcard_id, code"},
-                {"path": "code", "message": "exactly one of giftcard_id, code"},
-            ],
-        )
+    exactly_one(cmd, "giftcard_id", "code")
     giftcard_id = (
         cmd.giftcard_id if cmd.giftcard_id is not None else await _by_code(ctx, str(cmd.code), secret)
     )

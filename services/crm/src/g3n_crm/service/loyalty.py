@@ -22,6 +22,7 @@ from g3n_crm.adapters.events import Change, change_message, publish, stored_valu
 from g3n_crm.domain.customer import require_active, require_writable
 from g3n_crm.domain.loyalty import Balance, Entry, Lot, LoyaltyAccount, Redemption
 from g3n_crm.domain.policy import LoyaltyPolicy, points_for_amount
+from g3n_crm.service.checks import exactly_one
 from g3n_crm.service.context import Ctx
 from g3n_crm.service.customers import balance_out
 from g3n_crm.service.schemas import (
@@ -261,14 +262,7 @@ async def _save(
 
 
 async def earn(ctx: Ctx, cmd: Earn) -> EarnOut:
-    if (cmd.points is None) == (cmd.amount is None):
-        raise ValidationFailed(
-            "give exactly one of points and amount",
-            [
-                {"path": "points", "message": "exactly one of points, amount"},
-                {"path": "amount", "message": "exactly one of points, amount"},
-            ],
-        )
+    exactly_one(cmd, "points", "amount")
     status, account = await _lock(ctx, cmd.customer_id, lots=False)
     if cmd.source_ref is not None:
         first = await repo.find_earn(ctx.conn, ctx.org_code, source_ref=cmd.source_ref)
@@ -386,14 +380,7 @@ def _write_out(account: LoyaltyAccount, main: Entry, balance: Balance) -> Ledger
 
 
 async def reverse(ctx: Ctx, cmd: Reverse) -> LedgerWriteOut:
-    if (cmd.earn_entry_id is None) == (cmd.source_ref is None):
-        raise ValidationFailed(
-            "give exactly one of earn_entry_id and source_ref",
-            [
-                {"path": "earn_entry_id", "message": "exactly one of earn_entry_id, source_ref"},
-                {"path": "source_ref", "message": "exactly one of earn_entry_id, source_ref"},
-            ],
-        )
+    exactly_one(cmd, "earn_entry_id", "source_ref")
     earn_row = await repo.find_earn(
         ctx.conn, ctx.org_code, entry_id=cmd.earn_entry_id, source_ref=cmd.source_ref
     )

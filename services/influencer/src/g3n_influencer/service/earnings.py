@@ -13,7 +13,7 @@ from typing import Any
 
 import asyncpg
 from g3n_kit.db import Database
-from g3n_kit.errors import InvalidState
+from g3n_kit.errors import InvalidState, ValidationFailed
 
 from g3n_influencer.adapters import attributions as attributions_repo
 from g3n_influencer.adapters import earnings as repo
@@ -175,6 +175,10 @@ async def spread_to_lines(conn: asyncpg.Connection, org: str, attribution_id: st
 
 
 async def hold_earnings(conn: asyncpg.Connection, actor: Actor, cmd: EarningsHold) -> Earnings:
+    if cmd.until is not None and cmd.until <= _now():
+        raise ValidationFailed(
+            "until must be in the future", [{"path": "until", "message": "must be in the future"}]
+        )
     states = await repo.lock(conn, actor.org_code, cmd.earning_ids)
     await ledger.append(
         conn, hold_states(states, reason=cmd.reason, until=cmd.until, dispute_id=None, actor=actor)

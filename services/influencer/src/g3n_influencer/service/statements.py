@@ -129,6 +129,12 @@ _KIND_LABELS = {
 }
 
 
+def _note(line: StatementLine) -> str:
+    if line.kind == "accrual" and line.ref:
+        return f"order {line.ref}"
+    return line.reason or line.ref or ""
+
+
 def render_html(s: Statement) -> str:
     """A self-contained printable page (no scripts, no external resources)."""
     esc = html.escape
@@ -136,7 +142,7 @@ def render_html(s: Statement) -> str:
         "".join(
             f"<tr><td>{esc(ln.at.strftime('%Y-%m-%d %H:%M'))}</td>"
             f"<td>{esc(_KIND_LABELS.get(ln.kind, ln.kind))}</td>"
-            f"<td>{esc(ln.earning_id or ln.payout_id or '')}</td><td>{esc(ln.reason or ln.ref or '')}</td>"
+            f"<td>{esc(ln.earning_id or ln.payout_id or '')}</td><td>{esc(_note(ln))}</td>"
             f"<td class='num'>{esc(_money(ln.balance_effect_minor, s.currency))}</td></tr>"
             for ln in s.lines
         )
@@ -164,7 +170,7 @@ def render_html(s: Statement) -> str:
   .meta {{ color: #555; font-size: 13px; margin-bottom: 18px; }}
   table {{ border-collapse: collapse; width: 100%; font-size: 13px; margin-bottom: 20px; }}
   th, td {{ border-bottom: 1px solid #ddd; padding: 6px 8px; text-align: left; }}
-  td.num {{ text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }}
+  td.num, th.num {{ text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }}
   table.summary {{ width: 50%; }}
   table.summary tr:last-child th,
       table.summary tr:last-child td {{ font-weight: bold; border-top: 2px solid #111; }}
