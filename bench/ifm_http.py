@@ -104,7 +104,10 @@ async def run(rate: float, seconds: float, write: bool) -> None:
             "G3N_KAFKA_BOOTSTRAP": stack.kafka_bootstrap,
             "G3N_IFM_LOG_LEVEL": "WARNING",
         }
-        proc = subprocess.Popen([sys.executable, "-m", "g3n_influencer.entrypoints.http"], env=env)
+        cmd = [sys.executable, "-m", "g3n_influencer.entrypoints.http"]
+        if os.environ.get("IFM_BENCH_PROFILE"):  # cProfile the server, stats to the named file
+            cmd[1:1] = ["-m", "cProfile", "-o", os.environ["IFM_BENCH_PROFILE"]]
+        proc = subprocess.Popen(cmd, env=env)
         try:
             base = f"http://127.0.0.1:{port}"
             async with httpx.AsyncClient(timeout=1) as probe:

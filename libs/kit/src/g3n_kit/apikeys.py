@@ -37,6 +37,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Literal, TypeVar
 
 import asyncpg
+from g3n_contracts.primitives import SLUG_PATTERN
 
 from g3n_kit.db import Database
 from g3n_kit.errors import ValidationFailed
@@ -48,7 +49,8 @@ SERVICE_ROLES: dict[str, frozenset[str]] = {"ifm": IFM_ROLES, "influencer": IFM_
 KEY_PREFIX = "g3n_"
 _KEY_ID_RE = re.compile(r"^[a-z0-9]{8,64}$")
 _SECRET_RE = re.compile(r"^[A-Za-z0-9]{20,128}$")
-_ORG_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+# The org code travels in every event envelope: one pattern, the contracts' slug.
+_ORG_RE = re.compile(SLUG_PATTERN)
 _SECRET_ALPHABET = string.ascii_letters + string.digits
 _SECRET_LEN = 43
 
@@ -112,7 +114,7 @@ def validate_org_code(org_code: str, *, path: str = "org") -> str:
     if not isinstance(org_code, str) or not _ORG_RE.match(org_code):
         raise ValidationFailed(
             "invalid org code",
-            [{"path": path, "message": "1-64 chars: letters, digits, '.', '_', '-' (not first)"}],
+            [{"path": path, "message": "1-64 chars: lowercase letters, digits, '_', '-' (not first)"}],
         )
     return org_code
 

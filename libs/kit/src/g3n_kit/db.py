@@ -19,13 +19,22 @@ Record = asyncpg.Record
 Isolation = Literal["read_committed", "repeatable_read", "serializable"]
 
 
-def _dumps(value: Any) -> str:
-    return orjson.dumps(value).decode()
+def _jsonb_encode(value: Any) -> bytes:
+    return b"\x01" + orjson.dumps(value)  # binary jsonb: a version byte, then the JSON text
+
+
+def _jsonb_decode(data: bytes) -> Any:
+    return orjson.loads(data[1:])
 
 
 async def _init_connection(conn: asyncpg.Connection) -> None:
-    for typ in ("json", "jsonb"):
-        await conn.set_type_codec(typ, encoder=_dumps, decoder=orjson.loads, schema="pg_catalog")
+    # Binary codecs, so json/jsonb values also work in binary COPY (copy_records_to_table).
+    await conn.set_type_codec(
+        "jsonb", encoder=_jsonb_encode, decoder=_jsonb_decode, schema="pg_catalog", format="binary"
+    )
+    await conn.set_type_codec(
+        "json", encoder=orjson.dumps, decoder=orjson.loads, schema="pg_catalog", format="binary"
+    )
 
 
 class Database:

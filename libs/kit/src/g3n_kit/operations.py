@@ -52,6 +52,7 @@ from typing import Any, Generic, Literal, TypeVar
 
 import asyncpg
 import orjson
+from g3n_contracts.primitives import SLUG_PATTERN
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 from pydantic_core import to_jsonable_python
 
@@ -92,7 +93,8 @@ STATUS_BY_CODE: dict[str, int] = {
     "internal": 500,
 }
 
-_ORG_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+# The org code travels in every event envelope: one pattern, the contracts' slug.
+_ORG_RE = re.compile(SLUG_PATTERN)
 _IDEM_KEY_RE = re.compile(r"^[\x21-\x7e]{1,255}$")
 _CONTEXT_CODE_RE = re.compile(r"^[\x21-\x7e]{1,64}$")
 _NAME_RE = re.compile(r"^[a-z][a-z0-9-]*(\.[a-z][a-z0-9-]*)+$")
@@ -315,7 +317,7 @@ def _check_headers(
     if not org_code:
         problems.append({"path": "header.x-orgcode", "message": "required"})
     elif not _ORG_RE.match(org_code):
-        problems.append({"path": "header.x-orgcode", "message": "1-64 chars: letters, digits, '.', '_', '-'"})
+        problems.append({"path": "header.x-orgcode", "message": "1-64 chars: a-z, 0-9, '_', '-'"})
     if idempotency_key is not None and not _IDEM_KEY_RE.match(idempotency_key):
         problems.append({"path": "header.idempotency-key", "message": "1-255 visible ASCII characters"})
     if cc_code is not None and not _CONTEXT_CODE_RE.match(cc_code):

@@ -41,8 +41,8 @@ from datetime import datetime, timedelta
 from typing import Literal
 
 from g3n_kit.errors import InsufficientBalance, InvalidState, ValidationFailed
+from g3n_kit.ids import new_id
 
-from g3n_crm.domain.ids import new_id
 from g3n_crm.domain.policy import LoyaltyPolicy
 
 EntryKind = Literal["earn", "redeem", "restore", "reverse", "adjust", "expire", "debt_settle"]

@@ -6,6 +6,7 @@ from typing import Any
 
 import asyncpg
 from g3n_kit.errors import Conflict, NotFound, ValidationFailed, check_revision
+from g3n_kit.ids import new_id
 from g3n_kit.paging import Cursor, keyset_condition, page_of, start_cursor
 
 from g3n_crm.adapters import customers as repo
@@ -18,7 +19,6 @@ from g3n_crm.domain.customer import (
     require_identifier,
     require_writable,
 )
-from g3n_crm.domain.ids import new_id
 from g3n_crm.domain.loyalty import Balance
 from g3n_crm.service.checks import exactly_one
 from g3n_crm.service.context import Ctx

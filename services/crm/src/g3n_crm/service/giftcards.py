@@ -25,6 +25,7 @@ from g3n_contracts import (
     GiftCardVoided,
 )
 from g3n_kit.errors import InvalidState, NotFound, ValidationFailed, check_revision
+from g3n_kit.ids import new_id
 from g3n_kit.paging import Cursor, keyset_condition, page_of, start_cursor
 
 from g3n_crm.adapters import customers as customer_repo
@@ -32,7 +33,6 @@ from g3n_crm.adapters import giftcards as repo
 from g3n_crm.adapters.events import Change, change_message, publish, stored_value_message
 from g3n_crm.domain.customer import require_writable
 from g3n_crm.domain.giftcard import GiftCard, code_hash, generate_code, last4
-from g3n_crm.domain.ids import new_id
 from g3n_crm.service.checks import exactly_one
 from g3n_crm.service.context import Ctx
 from g3n_crm.service.schemas import (
