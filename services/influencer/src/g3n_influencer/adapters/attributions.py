@@ -11,10 +11,11 @@ from typing import Any, TypedDict
 import asyncpg
 import orjson
 from g3n_kit.errors import NotFound
+from g3n_kit.outbox import OutgoingMessage
 from g3n_kit.paging import Cursor, keyset_condition, page_of, start_cursor
 
 from g3n_influencer.adapters import earnings as earnings_repo
-from g3n_influencer.adapters import ledger
+from g3n_influencer.adapters import events, ledger
 from g3n_influencer.adapters.earnings import EarningState, state_of
 from g3n_influencer.service.models import (
     Attribution,
@@ -187,6 +188,8 @@ WITH a AS (
     UPDATE ifm_campaign_members mm SET counted_orders = mm.counted_orders + u.delta, updated_at = now()
     FROM json_to_recordset($5::json) AS u(org_code text, campaign_id text, profile_id text, delta int)
     WHERE mm.org_code = u.org_code AND mm.campaign_id = u.campaign_id AND mm.profile_id = u.profile_id
+), o AS (
+    {events.OUTBOX_CTE.format(param="$7")}
 ), p AS (
     DELETE FROM ifm_parked_returns pr USING json_to_recordset($6::json) AS k(org_code text, order_id text)
     WHERE pr.org_code = k.org_code AND pr.order_id = k.order_id
@@ -204,9 +207,11 @@ async def record_batch(
     earns: Sequence[NewEarning],
     entries: Sequence[ledger.Entry],
     member_deltas: dict[MemberKey, int],
+    messages: Sequence[OutgoingMessage],
 ) -> tuple[datetime, list[ParkedReturn]]:
     """Write a batch of new attributions in ONE statement (one round trip whatever the batch
-    size): attributions, lines, earnings, accrual ledger rows and member tier counters, and take
+    size): attributions, lines, earnings, accrual ledger rows, member tier counters and the change
+    events' outbox rows, and take
     the returns parked for their orders. Rows travel as JSON arrays (one parameter each,
     serialised by orjson, parsed by PostgreSQL: far cheaper than one array per column).
     Returns the transaction time (the rows' ``created_at``) and the parked returns, oldest first."""
@@ -217,7 +222,14 @@ async def record_batch(
     ]
     orders = [{"org_code": a["org_code"], "order_id": a["order_id"]} for a in atts]
     rows = await conn.fetch(
-        _RECORD_SQL, list(atts), list(lines), list(earns), [e.__dict__ for e in entries], deltas, orders
+        _RECORD_SQL,
+        list(atts),
+        list(lines),
+        list(earns),
+        [e.__dict__ for e in entries],
+        deltas,
+        orders,
+        events.outbox_rows(messages),
     )
     parked = sorted(
         (r for r in rows if r["return_id"] is not None),

@@ -96,24 +96,34 @@ async def ladders(conn: asyncpg.Connection, org: str, campaign_ids: Sequence[str
     return out
 
 
-async def rule(
-    conn: asyncpg.Connection, org: str, campaign_id: str, *, lock: str | None = None
-) -> CampaignRule:
-    """The campaign's rule with its ladder, in one query; ``not-found`` when absent."""
-    suffix = {None: "", "update": " FOR UPDATE OF c", "share": " FOR SHARE OF c"}[lock]
+_LADDER = """(SELECT json_agg(json_build_array(t.name, t.min_orders, t.discount_bps, t.commission_bps)
+                      ORDER BY t.position)
+      FROM ifm_discount_tiers t WHERE t.org_code = c.org_code AND t.campaign_id = c.campaign_id) AS ladder"""
+
+
+async def rule_and_profile(
+    conn: asyncpg.Connection, org: str, campaign_id: str, *, profile_id: str | None, code_key: str | None
+) -> tuple[CampaignRule, str | None]:
+    """For an attribution call, in one round trip: the campaign's rule (share-locked, so its
+    status cannot change before commit) and the profile named by id or code (None: no such
+    profile in this org). ``not-found`` when the campaign is absent."""
     row = await conn.fetchrow(
-        f"""SELECT {_COLUMNS},
-                   (SELECT json_agg(json_build_array(t.name, t.min_orders, t.discount_bps, t.commission_bps)
-                                    ORDER BY t.position)
-                    FROM ifm_discount_tiers t
-                    WHERE t.org_code = c.org_code AND t.campaign_id = c.campaign_id) AS ladder
-            FROM ifm_campaigns c WHERE c.org_code = $1 AND c.campaign_id = $2{suffix}""",
+        f"""SELECT {_COLUMNS}, {_LADDER},
+                   CASE WHEN $3::text IS NOT NULL
+                        THEN (SELECT p.profile_id FROM ifm_profiles p
+                              WHERE p.org_code = $1 AND p.profile_id = $3)
+                        ELSE (SELECT k.profile_id FROM ifm_profile_codes k
+                              WHERE k.org_code = $1 AND k.code_key = $4)
+                   END AS resolved_profile_id
+            FROM ifm_campaigns c WHERE c.org_code = $1 AND c.campaign_id = $2 FOR SHARE OF c""",
         org,
         campaign_id,
+        profile_id,
+        code_key,
     )
     if row is None:
         raise NotFound(f"campaign {campaign_id} not found")
-    return rule_of(row, [Tier(*t) for t in row["ladder"] or ()])
+    return rule_of(row, [Tier(*t) for t in row["ladder"] or ()]), row["resolved_profile_id"]
 
 
 async def rules_for_orgs(

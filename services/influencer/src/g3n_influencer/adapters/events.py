@@ -5,8 +5,8 @@ Every state change of every object writes one :class:`~g3n_contracts.ChangeEvent
 
 The SCM consumer writes thousands of these per batch, so they are encoded straight to the
 envelope's JSON with orjson (about 4 µs each instead of ~25 µs through pydantic). The first event
-of every (org, object type, action) in a call is validated against the contract's envelope
-model, so a shape the contract rejects fails loudly instead of
+of every (org, object type, action) a process encodes is validated against the contract's
+envelope model, so a shape the contract rejects fails loudly instead of
 reaching the topic; ``tests/unit/test_events.py`` pins the encoding to the contract's.
 """
 
@@ -83,21 +83,54 @@ def encode_change(actor: Actor, ch: Change, *, now: datetime | None = None) -> O
     )
 
 
-async def emit(conn: asyncpg.Connection, actor: Actor, changes: Sequence[Change]) -> None:
-    """Write the change events of one transaction to the outbox (in order)."""
-    if not changes:
-        return
+_VALIDATED: set[tuple[str, str, str]] = set()
+_VALIDATED_MAX = 100_000
+
+
+def encode_changes(actor: Actor, changes: Sequence[Change]) -> list[OutgoingMessage]:
+    """The outbox messages of a transaction's changes. The first event of every (org, object
+    type, action) this process encodes is validated against the contract; the shapes are fixed
+    by this module's code, so later ones of the same kind need no re-check."""
     now = datetime.now(UTC)
-    checked: set[tuple[str, str, str]] = set()
     messages = []
     for ch in changes:
         msg = encode_change(actor, ch, now=now)
         kind = (ch.org_code or actor.org_code, ch.object_type, ch.action)
-        if kind not in checked:
+        if kind not in _VALIDATED:
             _CHANGE_ENVELOPE.model_validate_json(msg.value)  # ValidationError: a bug here, never bad input
-            checked.add(kind)
+            if len(_VALIDATED) >= _VALIDATED_MAX:
+                _VALIDATED.clear()
+            _VALIDATED.add(kind)
         messages.append(msg)
-    await enqueue_messages(conn, messages)
+    return messages
+
+
+async def emit(conn: asyncpg.Connection, actor: Actor, changes: Sequence[Change]) -> None:
+    """Write the change events of one transaction to the outbox (in order)."""
+    if changes:
+        await enqueue_messages(conn, encode_changes(actor, changes))
+
+
+OUTBOX_CTE = """INSERT INTO outbox (topic, msg_key, msg_value, headers, event_id, event_type)
+    SELECT m.topic, decode(m.k, 'hex'), decode(m.v, 'hex'), m.h, m.e, m.t
+    FROM json_to_recordset({param}::json) AS m(topic text, k text, v text, h jsonb, e uuid, t text)"""
+
+
+def outbox_rows(messages: Sequence[OutgoingMessage]) -> list[dict[str, Any]]:
+    """Messages as JSON rows for :data:`OUTBOX_CTE`, so a statement that writes a state change
+    can write its outbox rows too (one round trip). Same table, columns and header encoding as
+    :func:`g3n_kit.outbox.enqueue_messages` (which takes a round trip of its own)."""
+    return [
+        {
+            "topic": m.topic,
+            "k": m.key.hex() if m.key is not None else None,
+            "v": m.value.hex(),
+            "h": [[k, v.decode("utf-8", "backslashreplace")] for k, v in m.headers],
+            "e": m.event_id,
+            "t": m.event_type,
+        }
+        for m in messages
+    ]
 
 
 async def emit_one(

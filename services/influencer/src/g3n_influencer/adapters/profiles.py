@@ -55,29 +55,6 @@ async def get(conn: asyncpg.Connection, org: str, profile_id: str) -> Profile:
     return to_profile(await load(conn, org, profile_id))
 
 
-async def resolve(conn: asyncpg.Connection, org: str, *, profile_id: str | None, code: str | None) -> str:
-    """The id of the profile named by id or by one of its codes; ``not-found`` when absent."""
-    if profile_id is not None:
-        found = await conn.fetchval(
-            "SELECT profile_id FROM ifm_profiles WHERE org_code = $1 AND profile_id = $2", org, profile_id
-        )
-        if found is None:
-            raise NotFound(f"profile {profile_id} not found")
-        return str(found)
-    return await find_by_code(conn, org, code or "")
-
-
-async def find_by_code(conn: asyncpg.Connection, org: str, code: str) -> str:
-    profile_id = await conn.fetchval(
-        "SELECT profile_id FROM ifm_profile_codes WHERE org_code = $1 AND code_key = $2",
-        org,
-        normalize_code(code),
-    )
-    if profile_id is None:
-        raise NotFound(f"no profile has code {code}")
-    return str(profile_id)
-
-
 async def insert(
     conn: asyncpg.Connection,
     org: str,

@@ -29,14 +29,13 @@ from typing import Any, Literal
 import asyncpg
 import orjson
 from g3n_contracts import ReturnRecorded, SaleRecorded
-from g3n_kit.errors import AppError, Conflict, InvalidState
+from g3n_kit.errors import AppError, Conflict, InvalidState, NotFound
 from g3n_kit.ids import new_id
 
 from g3n_influencer.adapters import attributions as repo
 from g3n_influencer.adapters import campaigns as campaigns_repo
 from g3n_influencer.adapters import earnings as earnings_repo
 from g3n_influencer.adapters import events, ledger
-from g3n_influencer.adapters import profiles as profiles_repo
 from g3n_influencer.adapters.campaigns import CampaignRule
 from g3n_influencer.adapters.events import Change
 from g3n_influencer.domain.campaigns import check_attributable, in_window
@@ -291,8 +290,8 @@ async def apply_attributions(
         )
     if not atts:
         return [o for o in outcomes if o is not None]
-    now, parked = await repo.record_batch(conn, atts, lines, earns, entries, deltas)
-    await events.emit(conn, actor, changes)
+    messages = events.encode_changes(actor, changes)
+    now, parked = await repo.record_batch(conn, atts, lines, earns, entries, deltas, messages)
     if parked:
         await apply_returns(conn, [_from_parked(p) for p in parked], actor)
     if len(drafts) == 1 and not parked and atts:  # one HTTP call: answer from what was written
@@ -473,8 +472,14 @@ async def apply_returns(conn: asyncpg.Connection, returns: Sequence[ReturnCmd], 
 
 async def record_attribution(conn: asyncpg.Connection, actor: Actor, cmd: AttributionRecord) -> Attribution:
     org = actor.org_code
-    rule = await campaigns_repo.rule(conn, org, cmd.campaign_id, lock="share")
-    profile_id = await profiles_repo.resolve(conn, org, profile_id=cmd.profile_id, code=cmd.code)
+    code_key = normalize_code(cmd.code) if cmd.code is not None else None
+    rule, profile_id = await campaigns_repo.rule_and_profile(
+        conn, org, cmd.campaign_id, profile_id=cmd.profile_id, code_key=code_key
+    )
+    if profile_id is None:
+        raise NotFound(
+            f"profile {cmd.profile_id} not found" if cmd.profile_id else f"no profile has code {cmd.code}"
+        )
     draft = Draft(
         org_code=org,
         campaign=rule,
