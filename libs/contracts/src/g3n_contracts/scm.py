@@ -31,7 +31,10 @@ TENDER_LOYALTY: Final = "loyalty"
 
 
 def _require_unique_line_ids(line_ids: Iterable[str]) -> None:
-    duplicates = sorted(line_id for line_id, count in Counter(line_ids).items() if count > 1)
+    ids = list(line_ids)
+    if len(set(ids)) == len(ids):  # the common case, on the consumers' hot path: no Counter
+        return
+    duplicates = sorted(line_id for line_id, count in Counter(ids).items() if count > 1)
     if duplicates:
         raise ValueError(f"line_id must be unique within the event; repeated: {', '.join(duplicates)}")
 
