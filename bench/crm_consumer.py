@@ -110,8 +110,8 @@ def _run_child(
 
 async def _setup_crm(stack: Stack, name: str) -> str:
     from g3n_crm.bootstrap import build
-    from g3n_crm.domain.ids import new_id
     from g3n_crm.settings import Settings
+    from g3n_kit.ids import new_id
     from g3n_kit.migrations import migrate
 
     dsn = await stack.aensure_database(name)
