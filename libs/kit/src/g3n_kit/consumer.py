@@ -173,6 +173,7 @@ class ConsumerLoop:
         max_batch: int = 1000,
         poll_ms: int = 200,
         client_id: str | None = None,
+        session_timeout_ms: int = 6_000,
     ) -> None:
         self.db = db
         self.bootstrap = bootstrap
@@ -182,6 +183,9 @@ class ConsumerLoop:
         self.max_batch = max_batch
         self.poll_ms = poll_ms
         self.client_id = client_id or group
+        # How long the group waits for a crashed member before handing its partitions on
+        # (6 s is the broker's default minimum); heartbeats go every third of it.
+        self.session_timeout_ms = session_timeout_ms
         self.ready = asyncio.Event()
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -199,6 +203,8 @@ class ConsumerLoop:
             # A long database outage retries in place; keep the group membership meanwhile.
             max_poll_interval_ms=900_000,
             isolation_level="read_committed",
+            session_timeout_ms=self.session_timeout_ms,
+            heartbeat_interval_ms=max(1000, self.session_timeout_ms // 3),
         )
         await consumer.start()
         log.info("consumer started", extra={"group": self.group, "topics": topics})

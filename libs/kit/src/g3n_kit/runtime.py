@@ -201,6 +201,7 @@ async def run_consumer(defn: ServiceDefinition) -> None:
                 handlers=spec.handlers(defn.settings),
                 max_batch=defn.settings.consumer_max_batch,
                 poll_ms=defn.settings.consumer_poll_ms,
+                session_timeout_ms=defn.settings.consumer_session_timeout_ms,
             )
             for spec in defn.consumers
         ]

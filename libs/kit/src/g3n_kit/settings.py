@@ -25,6 +25,7 @@ class ServiceSettings(BaseSettings):
     db_pool_max: int = 10
     consumer_max_batch: int = Field(default=1000, ge=1, le=10_000)
     consumer_poll_ms: int = Field(default=200, ge=1)
+    consumer_session_timeout_ms: int = Field(default=6_000, ge=1_000)
     relay_batch: int = Field(default=1000, ge=1, le=10_000)
     relay_idle_ms: int = Field(default=50, ge=1)
     paging_secret: str = Field(
