@@ -173,3 +173,18 @@ def test_resolved_kafka_jars_are_reused_without_maven(
     assert "rootLogger.level = warn" in dist.log4j_config.read_text()
     assert time.monotonic() - started < 1
     assert os.environ["PATH"] == "/nonexistent"
+
+
+def test_dev_status_prints_readiness_backlog_and_lag_per_consumer_group() -> None:
+    from g3n_devstack.cli import format_stat
+
+    stat = {
+        "database": {"ok": True},
+        "outbox_backlog": 3,
+        "kafka": {"ok": True, "consumer_lag": {"crm.scm": {"scm.sales.v1": 7}}},
+        "ok": True,
+    }
+    assert format_stat("crm", stat) == "crm: ready, database ok, kafka ok, outbox backlog 3, crm.scm lag 7"
+    stat["kafka"] = {"ok": True, "consumer_lag": {"crm.scm": {"scm.sales.v1": 0}}}
+    assert format_stat("crm", stat).endswith("crm.scm lag 0 (caught up)")
+    assert format_stat("ifm", {"error": "refused"}).startswith("ifm: unreachable")

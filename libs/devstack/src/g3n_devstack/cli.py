@@ -66,7 +66,26 @@ def status(
     for proc in report["processes"]:
         typer.echo(f"  {proc['name']:<14} pid {proc['pid']:<8} {'alive' if proc['alive'] else 'dead'}")
     for short, stat in report["stat"].items():
-        typer.echo(f"{short} /stat: {stat}")
+        typer.echo(format_stat(short, stat))
+
+
+def format_stat(short: str, stat: Any) -> str:
+    """One readable line per service: readiness, outbox backlog and consumer lag per group."""
+    if not isinstance(stat, dict) or "database" not in stat:
+        return f"{short}: unreachable ({stat})"
+    kafka = stat.get("kafka") or {}
+    lags = []
+    for group, per_topic in (kafka.get("consumer_lag") or {}).items():
+        total = sum(per_topic.values()) if isinstance(per_topic, dict) else per_topic
+        lags.append(f"{group} lag {total}" + (" (caught up)" if total == 0 else ""))
+    parts = [
+        "ready" if stat.get("ok") else "NOT READY",
+        f"database {'ok' if stat['database'].get('ok') else 'down'}",
+        f"kafka {'ok' if kafka.get('ok') else 'down: ' + str(kafka.get('error', '?'))}",
+        f"outbox backlog {stat.get('outbox_backlog', '?')}",
+        *lags,
+    ]
+    return f"{short}: " + ", ".join(parts)
 
 
 @app.command("init-topics")
