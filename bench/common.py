@@ -7,7 +7,6 @@ durable settings: fsync and synchronous_commit stay on) in a temporary folder an
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import os
 import platform
@@ -19,7 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from aiokafka import AIOKafkaProducer
+from g3n_kit.kafka import idempotent_producer, send_all
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "docs" / "benchmarks.md"
@@ -103,21 +102,10 @@ def sale_messages(
 
 async def produce(bootstrap: str, topic: str, messages: list[tuple[bytes, bytes]]) -> float:
     """Produce all messages (idempotent, acks=all); returns messages per second."""
-    producer = AIOKafkaProducer(
-        bootstrap_servers=bootstrap,
-        enable_idempotence=True,
-        acks="all",
-        linger_ms=5,
-        max_batch_size=512 * 1024,
-    )
-    await producer.start()
-    try:
+    async with idempotent_producer(bootstrap, max_batch_size=512 * 1024) as producer:
         t0 = time.perf_counter()
-        futures = [await producer.send(topic, key=k, value=v) for k, v in messages]
-        await asyncio.gather(*futures)
+        await send_all(producer, topic, messages)
         return len(messages) / (time.perf_counter() - t0)
-    finally:
-        await producer.stop()
 
 
 def write_section(name: str, body: str) -> None:

@@ -24,7 +24,7 @@ from typing import Any
 import asyncpg
 import orjson
 import pytest
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer
 from g3n_cli import scm
 from g3n_cli.errors import ExitCode
 from g3n_cli.main import app
@@ -44,6 +44,7 @@ from g3n_contracts import (
 from g3n_contracts.topics import dlq_topic
 from g3n_kit.consumer import BatchHandler, ConsumerLoop, InboundEvent, PoisonEvent
 from g3n_kit.db import Database
+from g3n_kit.kafka import produce, produce_events
 from g3n_kit.relay import OutboxRelay
 from typer.testing import CliRunner, Result
 
@@ -194,20 +195,10 @@ def _payout(org: str, n: int) -> Any:
     return new_event(PAYOUT_RECORDED, payload, org_code=org, source="ifm")
 
 
-async def _produce(bootstrap: str, topic: str, envelopes: Sequence[Any]) -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap)
-    await producer.start()
-    try:
-        for env in envelopes:
-            await producer.send_and_wait(topic, encode_event(env), key=kafka_key(env))
-    finally:
-        await producer.stop()
-
-
 async def test_accounting_tail_prints_payout_records(stack: Any, fresh_topic: Callable[..., str]) -> None:
     topic = fresh_topic("payouts")
     mine, theirs = _payout("acme", 1), _payout("globex", 2)
-    await _produce(stack.kafka_bootstrap, topic, [theirs, mine, _payout("acme", 3)])
+    await produce_events(stack.kafka_bootstrap, topic=topic, envelopes=[theirs, mine, _payout("acme", 3)])
     args = ["accounting", "tail", "--topic", topic, "--bootstrap", stack.kafka_bootstrap, "--from-beginning"]
     as_json = await acli(*args, "--org", "acme", "--max", "2", "--json", "--timeout", "30")
     assert as_json.exit_code == 0, as_json.stderr
@@ -223,7 +214,9 @@ async def test_accounting_tail_follows_records_as_they_arrive(
     stack: Any, fresh_topic: Callable[..., str]
 ) -> None:
     topic = fresh_topic("live")
-    await _produce(stack.kafka_bootstrap, topic, [_payout("acme", 1)])  # before the tail: not shown
+    await produce_events(
+        stack.kafka_bootstrap, topic=topic, envelopes=[_payout("acme", 1)]
+    )  # before the tail: not shown
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -251,7 +244,7 @@ async def test_accounting_tail_follows_records_as_they_arrive(
         assert b"tailing" in started
         await asyncio.sleep(0.5)
         live = _payout("acme", 7)
-        await _produce(stack.kafka_bootstrap, topic, [live])
+        await produce_events(stack.kafka_bootstrap, topic=topic, envelopes=[live])
         out, _ = await asyncio.to_thread(proc.communicate, timeout=60)
     finally:
         if proc.poll() is None:
@@ -357,7 +350,11 @@ async def test_dlq_list_show_and_replay_a_fixed_event(
         good = new_event(SALE_RECORDED, sale, org_code="acme", source="scm")
         broken = orjson.loads(encode_event(good))
         broken["payload"]["lines"] = []  # fails the contract
-        await _produce_raw(stack.kafka_bootstrap, c.topic, orjson.dumps(broken), kafka_key(good))
+        await produce(
+            stack.kafka_bootstrap,
+            c.topic,
+            [(kafka_key(good), orjson.dumps(broken), [("event_type", SALE_RECORDED.encode())])],
+        )
 
         (letter,) = await _wait_letters(["dlq", "list", *where], want=1)
         assert letter["reason"] == "invalid-payload" and letter["event_id"] == str(good.event_id)
@@ -419,7 +416,7 @@ async def test_dlq_replay_of_a_handler_failure_is_applied_exactly_once(
         sale = scm.generate_sale(scm.GenerateOptions(count=1, seed=12, order_prefix="bug"), 1)
         c.broken.add(sale.order_id)
         env = new_event(SALE_RECORDED, sale, org_code="acme", source="scm")
-        await _produce_raw(stack.kafka_bootstrap, c.topic, encode_event(env), kafka_key(env))
+        await produce_events(stack.kafka_bootstrap, [env], topic=c.topic)
         (letter,) = await _wait_letters(["dlq", "list", *where], want=1)
         assert letter["reason"] == "handler-error" and "trips a bug" in letter["error"]
         await c.wait_inbox(str(env.event_id), "dead_lettered")
@@ -453,12 +450,3 @@ async def test_dlq_replay_of_a_handler_failure_is_applied_exactly_once(
             stack.kafka_bootstrap,
         )
         assert missing.exit_code == ExitCode.NOT_FOUND
-
-
-async def _produce_raw(bootstrap: str, topic: str, value: bytes, key: bytes) -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap)
-    await producer.start()
-    try:
-        await producer.send_and_wait(topic, value, key=key, headers=[("event_type", SALE_RECORDED.encode())])
-    finally:
-        await producer.stop()

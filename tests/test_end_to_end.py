@@ -17,18 +17,17 @@ from typing import Any
 import httpx
 import orjson
 import pytest_asyncio
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer
 from g3n_cli.services import SERVICES
 from g3n_cli.testing import ServiceProcesses, create_key, prepare_database, start_service
 from g3n_contracts import (
     ReturnRecorded,
     SaleRecorded,
-    encode_event,
     event_types,
-    kafka_key,
     new_event,
     topics,
 )
+from g3n_kit.kafka import produce_events
 
 PROCESSES = ("http", "consumer", "relay")
 
@@ -74,21 +73,6 @@ async def system(stack: Any, tmp_path: Path) -> AsyncIterator[System]:
             await api.client.aclose()
         for proc in running:
             proc.stop()
-
-
-async def _produce(bootstrap: str, *envs: Any) -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=True, acks="all")
-    await producer.start()
-    try:
-        for env in envs:
-            await producer.send_and_wait(
-                topics.SCM_SALES,
-                key=kafka_key(env),
-                value=encode_event(env),
-                headers=[("event_type", env.event_type.encode())],
-            )
-    finally:
-        await producer.stop()
 
 
 async def _eventually(
@@ -203,7 +187,7 @@ async def test_a_sale_and_a_return_flow_through_both_services_to_accounting(syst
         org_code=org,
         source="scm",
     )
-    await _produce(system.bootstrap, sale)
+    await produce_events(system.bootstrap, [sale])
 
     # IFM: 10% of 6,000 net = 600, per line 450 + 150.
     atts = await _eventually(
@@ -239,7 +223,7 @@ async def test_a_sale_and_a_return_flow_through_both_services_to_accounting(syst
         org_code=org,
         source="scm",
     )
-    await _produce(system.bootstrap, ret, ret)  # a producer retry: the same event twice
+    await produce_events(system.bootstrap, [ret, ret])  # a producer retry: the same event twice
 
     # IFM: exactly line 2's earning (150) clawed back. CRM: line 2's 15 points reversed, 10 restored.
     clawed = await _eventually(

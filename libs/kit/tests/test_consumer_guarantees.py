@@ -12,24 +12,14 @@ from typing import Any
 import asyncpg
 import orjson
 import pytest
-from aiokafka import AIOKafkaProducer
 from g3n_contracts import event_types
 from g3n_contracts.topics import dlq_topic
 from g3n_kit.db import Database
+from g3n_kit.kafka import produce
 from g3n_kit.relay import OutboxRelay
 from support.applier import main as applier_main
 from support.events import envelope_bytes, sale_bytes, sale_payload
 from support.procs import kill9, read_all, start, terminate
-
-
-async def _produce(bootstrap: str, topic: str, messages: list[tuple[bytes, bytes]]) -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=True, acks="all", linger_ms=5)
-    await producer.start()
-    try:
-        futures = [await producer.send(topic, key=k, value=v) for k, v in messages]
-        await asyncio.gather(*futures)
-    finally:
-        await producer.stop()
 
 
 async def _count(dsn: str, sql: str) -> int:
@@ -64,7 +54,7 @@ async def test_20k_events_applied_exactly_once_across_three_sigkills(stack: Any,
     messages = [sale_bytes(f"s-{i}", qty=2) for i in range(20_000)]
     # Producer retries re-send the same event_id: 300 such copies must be no-ops.
     messages += random.Random(7).sample(messages, 300)
-    await _produce(stack.kafka_bootstrap, topic, messages)
+    await produce(stack.kafka_bootstrap, topic, messages)
 
     log = tmp_path / "applier.log"
     rng = random.Random()
@@ -122,9 +112,7 @@ async def test_poison_messages_go_to_the_dlq_with_reason_and_the_partition_keeps
         (key, unknown_type),
         (b"k", rejected),
     ]
-    await _produce(
-        stack.kafka_bootstrap, topic, good[:10] + poison[:3] + good[10:20] + poison[3:] + good[20:]
-    )
+    await produce(stack.kafka_bootstrap, topic, good[:10] + poison[:3] + good[10:20] + poison[3:] + good[20:])
 
     # The same entrypoint code as the process, run in-process with the relay beside it.
     db = await Database.connect(dsn, min_size=1, max_size=4)
@@ -171,12 +159,12 @@ async def test_database_outage_is_retried_with_backoff_and_nothing_is_lost(
     log = tmp_path / "applier.log"
     proc = start("applier.py", dsn, stack.kafka_bootstrap, topic, "kit-outage", log=log)
     try:
-        await _produce(stack.kafka_bootstrap, topic, [sale_bytes(f"a-{i}") for i in range(2_000)])
+        await produce(stack.kafka_bootstrap, topic, [sale_bytes(f"a-{i}") for i in range(2_000)])
         assert await _wait_for(dsn, "SELECT count(*) FROM applied", 2_000, 60) == 2_000
         stack.pg_stop()
         try:
             # Events keep arriving while the database is down.
-            await _produce(stack.kafka_bootstrap, topic, [sale_bytes(f"b-{i}") for i in range(3_000)])
+            await produce(stack.kafka_bootstrap, topic, [sale_bytes(f"b-{i}") for i in range(3_000)])
             await asyncio.sleep(10)
             assert proc.poll() is None, "the consumer must survive the outage"
         finally:

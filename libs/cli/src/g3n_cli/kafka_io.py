@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from g3n_kit.kafka import idempotent_producer
 
 DEFAULT_BOOTSTRAP = "127.0.0.1:9092"
 
@@ -28,21 +29,9 @@ def kafka_bootstrap(explicit: str | None = None) -> str:
     return str(bootstrap) if bootstrap else DEFAULT_BOOTSTRAP
 
 
-@asynccontextmanager
-async def producer(bootstrap: str) -> AsyncIterator[AIOKafkaProducer]:
-    """An idempotent producer (``acks=all``), as the services' relays use."""
-    p = AIOKafkaProducer(
-        bootstrap_servers=bootstrap,
-        enable_idempotence=True,
-        acks="all",
-        linger_ms=5,
-        request_timeout_ms=30000,
-    )
-    await p.start()
-    try:
-        yield p
-    finally:
-        await p.stop()
+def producer(bootstrap: str) -> AbstractAsyncContextManager[AIOKafkaProducer]:
+    """An idempotent producer (``acks=all``), configured as the services' relays are."""
+    return idempotent_producer(bootstrap)
 
 
 @asynccontextmanager

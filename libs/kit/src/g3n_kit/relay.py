@@ -16,6 +16,7 @@ import asyncpg
 from aiokafka import AIOKafkaProducer
 
 from g3n_kit.db import Database
+from g3n_kit.kafka import idempotent_producer
 from g3n_kit.metrics import OUTBOX_BACKLOG, OUTBOX_PUBLISHED
 
 log = logging.getLogger(__name__)
@@ -31,24 +32,13 @@ class OutboxRelay:
         self.idle_s = idle_ms / 1000
 
     async def run(self, stop: asyncio.Event) -> None:
-        producer = AIOKafkaProducer(
-            bootstrap_servers=self.bootstrap,
-            enable_idempotence=True,
-            acks="all",
-            linger_ms=5,
-            max_batch_size=256 * 1024,
-            request_timeout_ms=30_000,
-        )
-        await producer.start()
-        try:
+        async with idempotent_producer(self.bootstrap, max_batch_size=256 * 1024) as producer:
             while not stop.is_set():
                 try:
                     await self._lead(producer, stop)
                 except Exception as exc:  # database restarts etc.: back off, take the lock again
                     log.warning("relay error, retrying", extra={"error": f"{type(exc).__name__}: {exc}"})
                     await _sleep_or_stop(stop, 1.0)
-        finally:
-            await producer.stop()
 
     async def _lead(self, producer: AIOKafkaProducer, stop: asyncio.Event) -> None:
         async with self.db.connection() as lock_conn:
