@@ -121,3 +121,40 @@ async def test_after_24_hours_the_key_runs_afresh_and_old_records_are_purged(env
         await conn.execute("UPDATE idempotency_keys SET expires_at = now() - interval '1 second'")
     assert await purge_expired_idempotency_keys(env.db, batch=3) >= 1
     assert await env.count("SELECT count(*) FROM idempotency_keys") == 0
+
+
+async def test_a_secret_shown_once_is_not_kept_in_the_stored_replay(env: WidgetEnv) -> None:
+    from g3n_kit.apikeys import Credential
+    from g3n_kit.operations import CallContext, Operation, OpResult, RequestModel, invoke
+    from pydantic import BaseModel
+
+    class IssueIn(RequestModel):
+        label: str
+
+    class IssueOut(BaseModel):
+        ref: str
+        code: str | None
+
+    secret = f"SECRET-{uuid.uuid4().hex}"
+
+    async def issue(ctx: CallContext, inp: IssueIn) -> OpResult[IssueOut]:
+        return OpResult(IssueOut(ref=f"ref-{inp.label}", code=secret))
+
+    op = Operation(
+        "secret.issue", "/secret/issue", IssueIn, IssueOut, "inf_manage", issue, redact_on_replay=("code",)
+    )
+    call = {
+        "org_code": "acme",
+        "credential": Credential(api_key=env.acme),
+        "body": {"label": "a"},
+        "idempotency_key": f"k-{uuid.uuid4()}",
+    }
+    first = await invoke(op, env.db, **call)  # type: ignore[arg-type]
+    replay = await invoke(op, env.db, **call)  # type: ignore[arg-type]
+    assert first.envelope["data"] == {"ref": "ref-a", "code": secret}
+    assert replay.replayed and replay.envelope["data"] == {"ref": "ref-a", "code": None}
+    stored = await env.count(
+        "SELECT count(*) FROM idempotency_keys WHERE position($1::bytea in response_body) > 0",
+        secret.encode(),
+    )
+    assert stored == 0

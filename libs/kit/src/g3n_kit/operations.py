@@ -171,6 +171,10 @@ class Operation(Generic[In, Out]):
     handler: Callable[[CallContext, In], Awaitable[OpResult[Out]]]
     write: bool = True
     summary: str = ""
+    # Top-level `data` fields that are secrets shown once (a gift card's code): the first
+    # response carries them, the stored idempotent replay has them as null, so no secret
+    # is kept in clear in the idempotency table.
+    redact_on_replay: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if not _NAME_RE.match(self.name):
@@ -487,9 +491,17 @@ async def _execute(
             op.name,
             idem.key,
             outcome.status,
-            outcome.body,
+            _redacted(outcome, op.redact_on_replay).body,
         )
         return outcome
+
+
+def _redacted(outcome: Outcome, fields: tuple[str, ...]) -> Outcome:
+    data = outcome.envelope.get("data")
+    if not fields or not isinstance(data, dict) or not any(f in data for f in fields):
+        return outcome
+    envelope = {**outcome.envelope, "data": {k: (None if k in fields else v) for k, v in data.items()}}
+    return Outcome.render(outcome.status, envelope)
 
 
 async def _claim(conn: asyncpg.Connection, org: str, operation: str, idem: _Idem) -> Outcome | None:

@@ -78,6 +78,7 @@ def build_operations(settings: Settings) -> list[Operation[Any, Any]]:
         summary: str,
         *,
         write: bool = True,
+        redact_on_replay: tuple[str, ...] = (),
     ) -> Operation[Any, Any]:
         return Operation(
             name=name,
@@ -88,6 +89,7 @@ def build_operations(settings: Settings) -> list[Operation[Any, Any]]:
             handler=handler,
             write=write,
             summary=summary,
+            redact_on_replay=redact_on_replay,
         )
 
     return [
@@ -234,7 +236,9 @@ def build_operations(settings: Settings) -> list[Operation[Any, Any]]:
             s.GiftCardIssueOut,
             GIFTCARD,
             _with_secret(giftcards.issue, secret),
-            "Issue a gift card; the code is shown only in this response",
+            "Issue a gift card; the code is shown only in this response (an idempotent replay "
+            "returns the same card with code null: the code is never stored in clear)",
+            redact_on_replay=("code",),
         ),
         op(
             "giftcard.redeem",

@@ -305,7 +305,8 @@ class GiftCardIssue(RequestModel):
 
 class GiftCardIssueOut(BaseModel):
     giftcard_id: str
-    code: str
+    # The full code, in the first response only; an idempotent replay carries null.
+    code: str | None
     last4: str
     balance_minor: int
     currency: str
