@@ -4,6 +4,7 @@ and scheduled jobs into one `ServiceDefinition` that every entrypoint process ru
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import timedelta
 
 from g3n_contracts import topics
 from g3n_kit.consumer import BatchHandler
@@ -29,7 +30,9 @@ def build(settings: Settings | None = None) -> ServiceDefinition:
     settings = settings or Settings()
 
     async def expire(db: Database) -> int:
-        return await expire_due_lots(db, chunk=settings.expiry_chunk)
+        return await expire_due_lots(
+            db, chunk=settings.expiry_chunk, grace=timedelta(seconds=settings.expiry_grace_s)
+        )
 
     return ServiceDefinition(
         name="crm",

@@ -20,6 +20,9 @@ class Settings(ServiceSettings):
     # Scheduled loyalty expiry: how often it runs and how many customers one run handles per chunk.
     expiry_interval_s: float = 60.0
     expiry_chunk: int = Field(default=500, ge=1, le=10_000)
+    # The scheduled job books expiries this long after `expires_at`, so a sale that spent the
+    # points at the till before they expired, but reaches the CRM late, still finds them.
+    expiry_grace_s: float = Field(default=86_400.0, ge=0)
 
     @property
     def giftcard_secret_bytes(self) -> bytes:

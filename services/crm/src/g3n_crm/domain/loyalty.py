@@ -289,11 +289,13 @@ class LoyaltyAccount:
 
     # ---- operations ------------------------------------------------------------------------
 
-    def expire_due(self, now: datetime) -> list[Entry]:
+    def expire_due(self, now: datetime, *, cutoff: datetime | None = None) -> list[Entry]:
+        """Book an ``expire`` entry (at ``now``) for every lot expired by ``cutoff`` (default now)."""
+        limit = now if cutoff is None else cutoff
         due = [
             lot
             for lot in self.lots.values()
-            if lot.remaining and lot.expires_at is not None and lot.expires_at <= now
+            if lot.remaining and lot.expires_at is not None and lot.expires_at <= limit
         ]
         if not due:
             return []
@@ -355,12 +357,18 @@ class LoyaltyAccount:
         reason: str | None,
         source_ref: str | None = None,
         force: bool = False,
+        as_of: datetime | None = None,
     ) -> tuple[Entry, Redemption]:
         """Spend ``points`` from available lots, soonest-expiring first.
 
         ``force`` (a loyalty tender of a recorded sale: the points were already spent at the
         till) also takes pending lots and books any shortfall as debt instead of refusing.
+        ``as_of`` (that sale's time, when earlier than ``now``) picks and expires lots as they
+        stood when the points were spent, so a sale that reaches the CRM late (consumer lag, a
+        retry, a replay) takes the same lots it would have taken on time; the entry is booked
+        at ``now``.
         """
+        at = min(as_of, now) if as_of is not None else now
         if points <= 0:
             raise ValidationFailed("points must be > 0", [{"path": "points", "message": "> 0"}])
         if policy is not None and not force and points < policy.min_redeem_points:
@@ -368,10 +376,10 @@ class LoyaltyAccount:
                 f"redemption below the policy minimum of {policy.min_redeem_points} points",
                 [{"path": "points", "message": f"must be >= {policy.min_redeem_points}"}],
             )
-        self.expire_due(now)
-        order = self._open_lots(now, available=True)
+        self.expire_due(at)
+        order = self._open_lots(at, available=True)
         if force:
-            order += self._open_lots(now, available=False)
+            order += self._open_lots(at, available=False)
         moves, shortfall = self._take(points, order)
         if shortfall and not force:
             raise InsufficientBalance(

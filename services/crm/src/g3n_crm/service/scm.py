@@ -259,7 +259,13 @@ def _apply_sale(batch: _Batch, env: EventEnvelope, found: tuple[str, str] | None
     redemption_id = None
     if tender_points:
         _, red = account.redeem(
-            tender_points, batch.now, None, reason=reason, source_ref=sale.order_id, force=True
+            tender_points,
+            batch.now,
+            None,
+            reason=reason,
+            source_ref=sale.order_id,
+            force=True,
+            as_of=sale.occurred_at,
         )
         batch.redemptions[(org, red.redemption_id)] = red
         redemption_id = red.redemption_id
