@@ -199,6 +199,24 @@ class LedgerRow:
     ref: str | None
 
 
+async def writers_started_before(conn: asyncpg.Connection, at: datetime) -> int:
+    """Transactions on this database, other than ours, that began before ``at`` and are still open.
+
+    Ledger rows carry their transaction's start time, so until these finish, rows dated before
+    ``at`` may still appear: a statement covering a period ending at ``at`` must wait for them.
+    """
+    # The activity view is a per-transaction snapshot: drop it so each poll sees the present.
+    await conn.execute("SELECT pg_stat_clear_snapshot()")
+    return int(
+        await conn.fetchval(
+            """SELECT count(*) FROM pg_stat_activity
+               WHERE datname = current_database() AND pid <> pg_backend_pid()
+                 AND xact_start IS NOT NULL AND xact_start < $1 AND state <> 'idle'""",
+            at,
+        )
+    )
+
+
 async def balance_before(
     conn: asyncpg.Connection, org: str, profile_id: str, currency: str, at: datetime
 ) -> int:

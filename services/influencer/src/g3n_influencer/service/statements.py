@@ -3,18 +3,22 @@
 ``opening`` is the balance (earned - clawed back - paid, from the ledger) before
 ``period_start``; ``closing = opening + earned - clawed_back - paid`` over ``[period_start,
 period_end)``. Both come from the same append-only ledger, so a period's closing is the next
-period's opening. Ledger rows are stamped with their transaction's time, so a statement may only
-cover a period that has ended (``period_end`` not in the future).
+period's opening. Ledger rows are stamped with their transaction's start time, so a statement may
+only cover a period that has ended (``period_end`` not in the future), and it is made only once no
+transaction that began before ``period_end`` is still open (it waits up to a few seconds, then
+answers ``invalid-state``): a write that started before the period's end and committed after the
+statement would otherwise be missing from it yet counted in the next opening, breaking the chain.
 """
 
 from __future__ import annotations
 
+import asyncio
 import html
 from datetime import UTC, datetime
 
 import asyncpg
 from g3n_contracts import minor_unit_exponent
-from g3n_kit.errors import ValidationFailed
+from g3n_kit.errors import InvalidState, ValidationFailed
 from g3n_kit.ids import new_id
 
 from g3n_influencer.adapters import events, ledger
@@ -23,6 +27,8 @@ from g3n_influencer.adapters import statements as repo
 from g3n_influencer.domain.payouts import StatementTotals
 from g3n_influencer.service.context import Actor
 from g3n_influencer.service.models import Statement, StatementCreate, StatementGet, StatementLine
+
+WRITERS_WAIT_S = 5.0
 
 
 def _statement(row: asyncpg.Record) -> Statement:
@@ -53,6 +59,7 @@ async def create_statement(conn: asyncpg.Connection, actor: Actor, cmd: Statemen
             "period_end is in the future: a statement covers a period that has ended",
             [{"path": "period_end", "message": "must not be in the future"}],
         )
+    await _wait_for_writers(conn, cmd.period_end)
     opening = await ledger.balance_before(conn, org, cmd.profile_id, cmd.currency, cmd.period_start)
     rows = await ledger.money_entries(
         conn, org, cmd.profile_id, cmd.currency, cmd.period_start, cmd.period_end
@@ -102,6 +109,19 @@ async def create_statement(conn: asyncpg.Connection, actor: Actor, cmd: Statemen
     summary = statement.model_dump(mode="json", exclude={"lines", "html"})
     await events.emit_one(conn, actor, "statement", statement_id, "created", summary, statement.revision)
     return statement
+
+
+async def _wait_for_writers(conn: asyncpg.Connection, period_end: datetime) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + WRITERS_WAIT_S
+    while (open_writers := await ledger.writers_started_before(conn, period_end)) > 0:
+        if loop.time() >= deadline:
+            raise InvalidState(
+                f"{open_writers} write(s) that began before period_end are still in progress; retry shortly",
+                state="writes-in-flight",
+                required="no open transaction that began before period_end",
+            )
+        await asyncio.sleep(0.05)
 
 
 async def get_statement(conn: asyncpg.Connection, actor: Actor, cmd: StatementGet) -> Statement:
