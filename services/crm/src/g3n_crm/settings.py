@@ -17,6 +17,9 @@ class Settings(ServiceSettings):
     # Key of the HMAC that gift card codes are stored under (G3N_CRM_GIFTCARD_CODE_SECRET).
     # Rotating it makes every issued code unfindable: keep it stable and secret in production.
     giftcard_code_secret: SecretStr = Field(default=SecretStr(DEV_GIFTCARD_SECRET), min_length=16)
+    # Records per partition per poll of the SCM consumer (4 partitions are applied at once): 750
+    # applies as fast as 1000 here with ~15 MB less peak RSS (bench/crm_consumer.py).
+    consumer_max_batch: int = Field(default=750, ge=1, le=10_000)
     # Scheduled loyalty expiry: how often it runs and how many customers one run handles per chunk.
     expiry_interval_s: float = 60.0
     expiry_chunk: int = Field(default=500, ge=1, le=10_000)

@@ -255,19 +255,20 @@ async def resolve(
     if not refs:
         return []
     rows = await conn.fetch(
-        # Per key: up to three index probes, the first hit in order of precedence wins.
+        # Per key: one index probe per identifier given (a NULL one is skipped by its one-time
+        # filter, not probed); the first hit in order of precedence wins.
         """SELECT k.i, r.customer_id, r.status
            FROM unnest($1::int[], $2::text[], $3::text[], $4::text[], $5::text[]) AS k(i, o, c, e, x)
            CROSS JOIN LATERAL (
                SELECT customer_id, status FROM (
                    SELECT customer_id, status, 1 AS pref FROM customers
-                   WHERE org_code = k.o AND customer_id = k.c
+                   WHERE k.c IS NOT NULL AND org_code = k.o AND customer_id = k.c
                    UNION ALL
                    SELECT customer_id, status, 2 FROM customers
-                   WHERE org_code = k.o AND email_norm = lower(k.e)
+                   WHERE k.e IS NOT NULL AND org_code = k.o AND email_norm = lower(k.e)
                    UNION ALL
                    SELECT customer_id, status, 3 FROM customers
-                   WHERE org_code = k.o AND external_ref_norm = lower(k.x)
+                   WHERE k.x IS NOT NULL AND org_code = k.o AND external_ref_norm = lower(k.x)
                ) hits ORDER BY pref LIMIT 1) r""",
         list(range(len(refs))),
         [r[0] for r in refs],

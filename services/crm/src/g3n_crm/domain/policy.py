@@ -98,7 +98,7 @@ def allocate(total: int, weights: Sequence[int]) -> list[int]:
     """
     if total < 0:
         raise ValueError("total must be >= 0")
-    if any(w < 0 for w in weights):
+    if weights and min(weights) < 0:
         raise ValueError("weights must be >= 0")
     if not weights:
         if total:
@@ -109,6 +109,8 @@ def allocate(total: int, weights: Sequence[int]) -> list[int]:
         return [total] + [0] * (len(weights) - 1)
     shares = [total * w // weight_sum for w in weights]
     left = total - sum(shares)
+    if not left:
+        return shares
     # Largest fractional remainder first; ties keep line order (stable sort on index).
     order = sorted(range(len(weights)), key=lambda i: (-((total * weights[i]) % weight_sum), i))
     for i in order[:left]:

@@ -52,6 +52,7 @@ from g3n_crm.adapters import loyalty as loyalty_repo
 from g3n_crm.adapters import scm as repo
 from g3n_crm.adapters.events import change_message, publish
 from g3n_crm.adapters.scm import LineState, ReturnRecord, SaleRecord, SaleState
+from g3n_crm.domain.idpool import IdPool
 from g3n_crm.domain.loyalty import LoyaltyAccount, Redemption
 from g3n_crm.domain.policy import allocate, cumulative_reversal, points_for_amount
 from g3n_crm.service.loyalty import account_change, loyalty_event
@@ -77,8 +78,12 @@ class _Batch:
 
 
 def _tender_points(tenders: Sequence[Any]) -> tuple[int, int]:
-    loyalty = [t for t in tenders if t.type == TENDER_LOYALTY]
-    return sum(t.points or 0 for t in loyalty), sum(t.amount_minor for t in loyalty)
+    points = minor = 0
+    for t in tenders:
+        if t.type == TENDER_LOYALTY:
+            points += t.points or 0
+            minor += t.amount_minor
+    return points, minor
 
 
 def _order_id(env: EventEnvelope) -> str:
@@ -136,6 +141,9 @@ async def apply_batch(conn: asyncpg.Connection, envelopes: Sequence[EventEnvelop
     for k, earn in prior_earns.items():
         lock_keys.add((k[0], earn["customer_id"]))
     accounts = await loyalty_repo.lock_accounts(conn, lock_keys)
+    id_pool = IdPool()  # the batch's ledger entry and lot ids, minted a chunk at a time
+    for held in accounts.values():
+        held.account.new_id = id_pool
     await loyalty_repo.load_open_lots(conn, {k: v for k, v in accounts.items() if k in need_lots})
 
     # Redemptions and lots named by already recorded sales that this batch returns.
