@@ -72,9 +72,10 @@ async def _child(dsn: str, bootstrap: str, topic: str, group: str, max_batch: in
         _time_statements()
     db = await Database.connect(dsn, min_size=4, max_size=8)
     if not os.environ.get("CRM_BENCH_NO_GC_TUNING"):  # as `python -m g3n_crm.entrypoints.consumer`
-        from g3n_crm.entrypoints.consumer import tune_gc
+        from g3n_crm.settings import Settings
+        from g3n_kit.runtime import tune_gc
 
-        tune_gc()
+        tune_gc(Settings().consumer_gc_threshold)
         if os.environ.get("CRM_BENCH_GC_THRESHOLD"):  # experiment: other thresholds, e.g. "200000,20,100"
             import gc
 
@@ -367,7 +368,7 @@ up to {BATCH} records per partition per poll; the rate is timed from the first c
 | same as the first, without the entrypoint's GC tuning [1] | {untuned:,.0f} | {untuned / floor:.0%} |
 | naive: same handler, one event per transaction ({naive_n:,} events) | {naive:,.0f} | {naive / floor:.0%} |
 
-[1] `g3n_crm.entrypoints.consumer.tune_gc`: `gc.freeze()` after start-up, `gc.set_threshold(200_000, 20, 20)`.
+[1] `g3n_kit.runtime.tune_gc(200_000)`: `gc.freeze()` after start-up, `gc.set_threshold(200_000, 20, 20)`.
 
 Batch vs naive: {crm / naive:.1f}x. Consumer peak RSS: {rss / 1024:.0f} MB (beside IFM
 {beside_rss / 1024:.0f} MB, naive run {naive_rss / 1024:.0f} MB).

@@ -6,6 +6,7 @@ import asyncio
 import random
 import uuid
 from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -179,3 +180,53 @@ async def test_database_outage_is_retried_with_backoff_and_nothing_is_lost(
     # Backoff 0.2 s doubling to 5 s: a 10 s outage is a handful of retries per partition batch,
     # where a hot loop would log thousands.
     assert 1 <= retries <= 60, f"{retries} retry lines"
+
+
+async def test_partitions_are_applied_concurrently_each_in_order_one_batch_at_a_time(stack: Any) -> None:
+    """Every partition with records gets a batch of its own (not one partition per poll), a
+    partition's next batch waits for its previous one, and batches of one partition apply in
+    offset order without gaps or repeats."""
+    from g3n_kit.consumer import ConsumerLoop, InboundEvent
+    from g3n_kit.migrations import KIT_MIGRATIONS, migrate
+
+    topic = f"kit.par.{uuid.uuid4().hex[:8]}"
+    await stack.acreate_topics([topic], partitions=4)
+    dsn = await stack.aensure_database(f"kit_par_{uuid.uuid4().hex[:8]}")
+    await migrate(dsn, [KIT_MIGRATIONS])
+    await produce(stack.kafka_bootstrap, topic, [sale_bytes(f"p-{i}") for i in range(2_000)])
+
+    seen: dict[int, list[int]] = {}
+    in_flight: dict[int, int] = {}
+    most_partitions = 0
+    applied = 0
+    done = asyncio.Event()
+
+    async def handler(conn: asyncpg.Connection, events: Sequence[InboundEvent]) -> None:
+        nonlocal most_partitions, applied
+        (partition,) = {ev.partition for ev in events}  # a batch never mixes partitions
+        assert in_flight.get(partition, 0) == 0, "two batches of one partition in flight"
+        in_flight[partition] = 1
+        most_partitions = max(most_partitions, sum(in_flight.values()))
+        await asyncio.sleep(0.02)  # long enough for the other partitions' batches to start
+        seen.setdefault(partition, []).extend(ev.offset for ev in events)
+        in_flight[partition] = 0
+        applied += len(events)
+        if applied >= 2_000:
+            done.set()
+
+    db = await Database.connect(dsn, min_size=1, max_size=6)
+    stop = asyncio.Event()
+    loop = ConsumerLoop(
+        db=db, bootstrap=stack.kafka_bootstrap, group="kit-par", handlers={topic: handler}, max_batch=100
+    )
+    task = asyncio.create_task(loop.run(stop))
+    try:
+        await asyncio.wait_for(done.wait(), 60)
+    finally:
+        stop.set()
+        await task
+        await db.close()
+    assert sum(len(v) for v in seen.values()) == 2_000
+    for offsets in seen.values():
+        assert offsets == list(range(offsets[0], offsets[0] + len(offsets)))
+    assert len(seen) > 1 and most_partitions > 1

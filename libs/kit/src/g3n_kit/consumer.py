@@ -25,7 +25,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -208,18 +208,44 @@ class ConsumerLoop:
         )
         await consumer.start()
         log.info("consumer started", extra={"group": self.group, "topics": topics})
+        # One batch in flight per partition; a partition whose batch is done takes its next one
+        # at once instead of waiting for the other partitions' batches (so Python decodes one
+        # partition's batch while PostgreSQL writes another's). Batches of one partition stay
+        # strictly in order: the next is taken only after the previous one committed.
+        tasks: dict[TopicPartition, asyncio.Task[None]] = {}
         try:
             while not stop.is_set():
-                batch = await consumer.getmany(timeout_ms=self.poll_ms, max_records=self.max_batch)
+                batch = await self._poll(consumer, busy=tasks.keys())
                 self.ready.set()
-                if batch:
-                    await asyncio.gather(
-                        *(self._process_partition(consumer, tp, recs, stop) for tp, recs in batch.items())
-                    )
+                for tp, recs in batch.items():
+                    tasks[tp] = asyncio.create_task(self._process_partition(consumer, tp, recs, stop))
+                if tasks:
+                    await asyncio.wait(tasks.values(), timeout=0.05, return_when=asyncio.FIRST_COMPLETED)
+                    for tp, task in list(tasks.items()):
+                        if task.done():
+                            del tasks[tp]
+                            task.result()  # a non-transient failure stops the loop, as before
                 self._record_lag(consumer)
         finally:
+            if tasks:  # batches in flight finish (commit or roll back whole) before the consumer stops
+                await asyncio.gather(*tasks.values(), return_exceptions=True)
             await consumer.stop()
             log.info("consumer stopped", extra={"group": self.group})
+
+    async def _poll(
+        self, consumer: AIOKafkaConsumer, *, busy: Collection[TopicPartition] = ()
+    ) -> dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]]:
+        """Up to ``max_batch`` records of EVERY assigned partition not ``busy`` that has records
+        buffered; with nothing in flight, waits up to ``poll_ms`` when none has. (One ``getmany``
+        drains the first partition's buffer before the next, so under load it would return one
+        partition's records only and partitions would never be applied concurrently.)"""
+        free = [tp for tp in consumer.assignment() if tp not in busy]
+        batch: dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]] = {}
+        for tp in free:
+            batch.update(await consumer.getmany(tp, timeout_ms=0, max_records=self.max_batch))
+        if not batch and not busy:
+            batch = await consumer.getmany(timeout_ms=self.poll_ms, max_records=self.max_batch)
+        return batch
 
     def _record_lag(self, consumer: AIOKafkaConsumer) -> None:
         for tp in consumer.assignment():

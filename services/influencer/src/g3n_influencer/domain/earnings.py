@@ -50,7 +50,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
-from typing import Final, Literal
+from typing import Final, Literal, NamedTuple
 
 from g3n_kit.errors import InvalidState
 
@@ -63,8 +63,9 @@ UNPAID_STATUSES: Final = frozenset({"pending", "released", "held"})
 HOLDABLE: Final = frozenset({"pending", "released"})
 
 
-@dataclass(frozen=True)
-class OrderLine:
+class OrderLine(NamedTuple):
+    """A line of an attributed order (a named tuple: cheap to build and hash per sale)."""
+
     line_id: str
     sku: str
     qty: int

@@ -24,7 +24,7 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 import asyncpg
 import orjson
@@ -38,8 +38,9 @@ from g3n_influencer.adapters import earnings as earnings_repo
 from g3n_influencer.adapters import events, ledger
 from g3n_influencer.adapters.campaigns import CampaignRule
 from g3n_influencer.adapters.events import Change
-from g3n_influencer.domain.campaigns import check_attributable, in_window
+from g3n_influencer.domain.campaigns import Tier, check_attributable, in_window, tier_for
 from g3n_influencer.domain.earnings import (
+    EarningCalc,
     LineState,
     OrderLine,
     clawback_for_return,
@@ -51,9 +52,9 @@ from g3n_influencer.service.context import Actor
 from g3n_influencer.service.models import Attribution, AttributionGet, AttributionList, AttributionRecord
 
 
-@dataclass(frozen=True)
-class Draft:
-    """An attribution resolved to a campaign and profile, not yet checked against state."""
+class Draft(NamedTuple):
+    """An attribution resolved to a campaign and profile, not yet checked against state
+    (a named tuple: the SCM consumer builds one per sale)."""
 
     org_code: str
     campaign: CampaignRule
@@ -116,6 +117,20 @@ def _check_state(d: Draft, member: repo.MemberLock | None) -> AppError | None:
     return None
 
 
+_Calc = tuple[EarningCalc, dict[str, Any] | None]  # the calculation and its tier as JSON
+
+
+def _tier_json(tier: Tier | None) -> dict[str, Any] | None:
+    if tier is None:
+        return None
+    return {
+        "name": tier.name,
+        "min_orders": tier.min_orders,
+        "discount_bps": tier.discount_bps,
+        "commission_bps": tier.commission_bps,
+    }
+
+
 async def apply_attributions(
     conn: asyncpg.Connection, drafts: Sequence[Draft], actor: Actor
 ) -> list[Outcome]:
@@ -131,19 +146,25 @@ async def apply_attributions(
     first_in_batch: dict[tuple[str, str, str], tuple[str, bytes]] = {}
     counted: dict[repo.MemberKey, int] = {k: m.counted_orders for k, m in members.items()}
     deltas: dict[repo.MemberKey, int] = {}
+    # The commission of an order depends only on its lines, the campaign's rule and the tier in
+    # force, so a batch computes it once per distinct (campaign, tier, lines).
+    calcs: dict[tuple[int, Tier | None, tuple[OrderLine, ...]], _Calc] = {}
 
     atts: list[repo.NewAttribution] = []
     lines: list[repo.NewLine] = []
     earns: list[repo.NewEarning] = []
     entries: list[ledger.Entry] = []
-    changes: list[Change] = []
+    changes = events.OutboxRows(actor, expected=2 * len(drafts))
+    source, created_by = actor.source, actor.actor
     for i, d in enumerate(drafts):
         prior = found.get(d.key) or first_in_batch.get(d.key)
         if prior is not None:
             same = prior[1] == hashes[i]
             outcomes[i] = Outcome("existing" if same else "conflict", prior[0])
             continue
-        mkey = (d.org_code, d.campaign.campaign_id, d.profile_id)
+        campaign = d.campaign
+        org, campaign_id, profile_id, order_id = d.org_code, campaign.campaign_id, d.profile_id, d.order_id
+        mkey = (org, campaign_id, profile_id)
         error = _check_state(d, members.get(mkey))
         if error is not None:
             outcomes[i] = Outcome("invalid", error=error)
@@ -151,147 +172,132 @@ async def apply_attributions(
         prior_orders = counted[mkey]
         counted[mkey] = prior_orders + 1
         deltas[mkey] = deltas.get(mkey, 0) + 1
-        calc = compute_earning(
-            d.lines,
-            commission=d.campaign.commission,
-            ladder=d.campaign.ladder,
-            prior_orders=prior_orders,
-            eligible_skus=d.campaign.eligible_skus,
-            excluded_skus=d.campaign.excluded_skus,
-        )
+        tier_in_force = tier_for(campaign.ladder, prior_orders) if campaign.ladder else None
+        memo_key = (id(campaign), tier_in_force, d.lines)
+        memo = calcs.get(memo_key)
+        if memo is None:
+            calc = compute_earning(
+                d.lines,
+                commission=campaign.commission,
+                ladder=campaign.ladder,
+                prior_orders=prior_orders,
+                eligible_skus=campaign.eligible_skus,
+                excluded_skus=campaign.excluded_skus,
+            )
+            memo = calcs[memo_key] = (calc, _tier_json(calc.tier))
+        calc, tier = memo
         att_id = new_id("att")
-        earning_id = "ern_" + att_id.removeprefix("att_")  # one earning per attribution: same body
+        earning_id = "ern_" + att_id[4:]  # one earning per attribution: same body
         first_in_batch[d.key] = (att_id, hashes[i])
         outcomes[i] = Outcome("created", att_id)
         net_sales = sum(ln.net_amount_minor for ln in d.lines)
+        currency, occurred_at, amount = d.currency, d.occurred_at, calc.amount_minor
         atts.append(
-            repo.NewAttribution(
-                org_code=d.org_code,
-                attribution_id=att_id,
-                campaign_id=d.campaign.campaign_id,
-                profile_id=d.profile_id,
-                order_id=d.order_id,
-                code=d.code,
-                source=actor.source,
-                sale_id=d.sale_id,
-                occurred_at=d.occurred_at,
-                currency=d.currency,
-                net_sales_minor=net_sales,
-                content_hash="\\x" + hashes[i].hex(),
-                created_by=actor.actor,
-            )
+            {
+                "org_code": org,
+                "attribution_id": att_id,
+                "campaign_id": campaign_id,
+                "profile_id": profile_id,
+                "order_id": order_id,
+                "code": d.code,
+                "source": source,
+                "sale_id": d.sale_id,
+                "occurred_at": occurred_at,
+                "currency": currency,
+                "net_sales_minor": net_sales,
+                "content_hash": hashes[i],
+                "created_by": created_by,
+            }
         )
         for pos, le in enumerate(calc.lines):
             lines.append(
-                repo.NewLine(
-                    org_code=d.org_code,
-                    attribution_id=att_id,
-                    position=pos,
-                    line_id=le.line_id,
-                    sku=le.sku,
-                    qty=le.qty,
-                    net_amount_minor=le.net_amount_minor,
-                    eligible=le.eligible,
-                    basis_minor=le.basis_minor,
-                    amount_minor=le.amount_minor,
-                )
+                {
+                    "org_code": org,
+                    "attribution_id": att_id,
+                    "position": pos,
+                    "line_id": le.line_id,
+                    "sku": le.sku,
+                    "qty": le.qty,
+                    "net_amount_minor": le.net_amount_minor,
+                    "eligible": le.eligible,
+                    "basis_minor": le.basis_minor,
+                    "amount_minor": le.amount_minor,
+                }
             )
-        tier = (
-            {
-                "name": calc.tier.name,
-                "min_orders": calc.tier.min_orders,
-                "discount_bps": calc.tier.discount_bps,
-                "commission_bps": calc.tier.commission_bps,
-            }
-            if calc.tier
-            else None
-        )
-        available_at = d.occurred_at + timedelta(days=d.campaign.holding_days)
+        available_at = occurred_at + timedelta(days=campaign.holding_days)
         earns.append(
-            repo.NewEarning(
-                org_code=d.org_code,
-                earning_id=earning_id,
-                attribution_id=att_id,
-                profile_id=d.profile_id,
-                campaign_id=d.campaign.campaign_id,
-                order_id=d.order_id,
-                currency=d.currency,
-                occurred_at=d.occurred_at,
-                basis_minor=calc.basis_minor,
-                amount_minor=calc.amount_minor,
-                rule=calc.rule,
-                rate_bps=calc.rate_bps,
-                flat_amount_minor=calc.flat_amount_minor,
-                tier=tier,
-                prior_orders=prior_orders,
-                holding_days=d.campaign.holding_days,
-                status="pending",
-                available_at=available_at,
-            )
+            {
+                "org_code": org,
+                "earning_id": earning_id,
+                "attribution_id": att_id,
+                "profile_id": profile_id,
+                "campaign_id": campaign_id,
+                "order_id": order_id,
+                "currency": currency,
+                "occurred_at": occurred_at,
+                "basis_minor": calc.basis_minor,
+                "amount_minor": amount,
+                "rule": calc.rule,
+                "rate_bps": calc.rate_bps,
+                "flat_amount_minor": calc.flat_amount_minor,
+                "tier": tier,
+                "prior_orders": prior_orders,
+                "holding_days": campaign.holding_days,
+                "status": "pending",
+                "available_at": available_at,
+            }
         )
         entries.append(
             ledger.accrual(
-                d.org_code,
-                d.profile_id,
-                d.currency,
-                earning_id,
-                calc.amount_minor,
-                source=actor.source,
-                actor=actor.actor,
-                ref=d.order_id,
+                org, profile_id, currency, earning_id, amount, source=source, actor=created_by, ref=order_id
             )
         )
-        changes.append(
-            Change(
-                "attribution",
-                att_id,
-                "recorded",
-                {
-                    "attribution_id": att_id,
-                    "campaign_id": d.campaign.campaign_id,
-                    "profile_id": d.profile_id,
-                    "order_id": d.order_id,
-                    "code": d.code,
-                    "source": actor.source,
-                    "sale_id": d.sale_id,
-                    "occurred_at": d.occurred_at,
-                    "currency": d.currency,
-                    "net_sales_minor": net_sales,
-                    "earning_ids": [earning_id],
-                },
-                1,
-                d.org_code,
-            )
+        changes.add(
+            org,
+            "attribution",
+            att_id,
+            "recorded",
+            {
+                "attribution_id": att_id,
+                "campaign_id": campaign_id,
+                "profile_id": profile_id,
+                "order_id": order_id,
+                "code": d.code,
+                "source": source,
+                "sale_id": d.sale_id,
+                "occurred_at": occurred_at,
+                "currency": currency,
+                "net_sales_minor": net_sales,
+                "earning_ids": [earning_id],
+            },
+            1,
         )
-        changes.append(
-            Change(
-                "earning",
-                earning_id,
-                "created",
-                {
-                    "earning_id": earning_id,
-                    "attribution_id": att_id,
-                    "profile_id": d.profile_id,
-                    "campaign_id": d.campaign.campaign_id,
-                    "order_id": d.order_id,
-                    "amount_minor": calc.amount_minor,
-                    "currency": d.currency,
-                    "basis_minor": calc.basis_minor,
-                    "rule": calc.rule,
-                    "rate_bps": calc.rate_bps,
-                    "flat_amount_minor": calc.flat_amount_minor,
-                    "tier": tier,
-                    "status": "pending",
-                    "available_at": available_at,
-                },
-                1,
-                d.org_code,
-            )
+        changes.add(
+            org,
+            "earning",
+            earning_id,
+            "created",
+            {
+                "earning_id": earning_id,
+                "attribution_id": att_id,
+                "profile_id": profile_id,
+                "campaign_id": campaign_id,
+                "order_id": order_id,
+                "amount_minor": amount,
+                "currency": currency,
+                "basis_minor": calc.basis_minor,
+                "rule": calc.rule,
+                "rate_bps": calc.rate_bps,
+                "flat_amount_minor": calc.flat_amount_minor,
+                "tier": tier,
+                "status": "pending",
+                "available_at": available_at,
+            },
+            1,
         )
     if not atts:
         return [o for o in outcomes if o is not None]
-    messages = events.encode_changes(actor, changes)
-    now, parked = await repo.record_batch(conn, atts, lines, earns, entries, deltas, messages)
+    now, parked = await repo.record_batch(conn, atts, lines, earns, entries, deltas, changes.rows)
     if parked:
         await apply_returns(conn, [_from_parked(p) for p in parked], actor)
     if len(drafts) == 1 and not parked and atts:  # one HTTP call: answer from what was written
@@ -588,17 +594,18 @@ async def record_sales(conn: asyncpg.Connection, sales: Sequence[SaleIn], actor:
     )
     drafts = [
         Draft(
-            org_code=s.org_code,
-            campaign=rules[(s.org_code, row["campaign_id"])],
-            profile_id=row["profile_id"],
-            code=row["code_key"],
-            order_id=s.sale.order_id,
-            sale_id=s.sale.sale_id,
-            occurred_at=s.sale.occurred_at,
-            currency=s.sale.currency,
-            lines=tuple(OrderLine(ln.line_id, ln.sku, ln.qty, ln.net_amount_minor) for ln in s.sale.lines),
+            s.org_code,
+            rules[(s.org_code, row["campaign_id"])],
+            row["profile_id"],
+            row["code_key"],
+            sale.order_id,
+            sale.sale_id,
+            sale.occurred_at,
+            sale.currency,
+            tuple([OrderLine(ln.line_id, ln.sku, ln.qty, ln.net_amount_minor) for ln in sale.lines]),
         )
         for _, s, row in chosen
+        for sale in (s.sale,)
     ]
     outcomes = await apply_attributions(conn, drafts, actor)
     for (i, s, _), outcome in zip(chosen, outcomes, strict=True):
