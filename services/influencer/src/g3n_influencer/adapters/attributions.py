@@ -316,6 +316,26 @@ class OrderAttribution:
     lines: dict[str, LineRow]
 
 
+async def lock_orders(conn: asyncpg.Connection, keys: Sequence[tuple[str, str]]) -> None:
+    """Serialise, until the transaction ends, every writer of these (org, order) pairs.
+
+    Attributing an order picks up the returns parked for it, and a return parks when its order
+    has no attribution yet. Without a shared lock the two can pass each other in READ COMMITTED
+    (the return parks while the attribution is being written and is never picked up). Locks are
+    taken in key order, so two batches never wait on each other in a cycle.
+    """
+    if not keys:
+        return
+    orgs, orders = zip(*sorted(set(keys)), strict=True)
+    await conn.execute(
+        """SELECT pg_advisory_xact_lock(k) FROM (
+               SELECT DISTINCT hashtextextended(o || ':' || id, 7331) AS k
+               FROM unnest($1::text[], $2::text[]) AS t(o, id) ORDER BY 1) ordered""",
+        list(orgs),
+        list(orders),
+    )
+
+
 async def lock_for_orders(
     conn: asyncpg.Connection, keys: Sequence[tuple[str, str]]
 ) -> dict[tuple[str, str], list[OrderAttribution]]:

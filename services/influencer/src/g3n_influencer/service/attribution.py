@@ -137,6 +137,7 @@ async def apply_attributions(
     """Record attributions and their earnings; returns one outcome per draft, in order."""
     outcomes: list[Outcome | None] = [None] * len(drafts)
     hashes = [d.content_hash() for d in drafts]
+    await repo.lock_orders(conn, [(d.org_code, d.order_id) for d in drafts])
     # Member rows first: two writers attributing the same order to a member serialise here, so
     # the second one then sees the first one's attribution below (and replays or conflicts).
     members = await repo.lock_members(
@@ -348,6 +349,7 @@ async def apply_returns(conn: asyncpg.Connection, returns: Sequence[ReturnCmd], 
     stats = ReturnStats()
     if not returns:
         return stats
+    await repo.lock_orders(conn, [(r.org_code, r.order_id) for r in returns])
     by_order = await repo.lock_for_orders(conn, [(r.org_code, r.order_id) for r in returns])
     to_park = [r for r in returns if (r.org_code, r.order_id) not in by_order]
     await repo.park(

@@ -1,0 +1,77 @@
+"""A return parked while its order is being attributed is never lost: the two serialise per order."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import asyncpg
+from g3n_contracts import ReturnRecorded
+from g3n_influencer.service import attribution
+from g3n_influencer.service.context import Actor
+from ifm_support import Ifm
+
+
+async def test_attribution_waits_for_a_return_being_parked_and_then_claws_it_back(ifm: Ifm) -> None:
+    prof = await ifm.data(
+        "/profile/create",
+        {"handle": "race", "display_name": "Race", "payout_currency": "USD", "codes": ["RACE1"]},
+    )
+    cmp = await ifm.data(
+        "/campaign/create",
+        {
+            "name": "race",
+            "currency": "USD",
+            "starts_at": "2026-01-01T00:00:00Z",
+            "commission": {"type": "percent", "rate_bps": 1000},
+            "profile_ids": [prof["profile_id"]],
+        },
+    )
+    await ifm.call(
+        "/campaign/status/set",
+        {"campaign_id": cmp["campaign_id"], "expected_revision": 1, "status": "active"},
+    )
+    order = f"o-race-{uuid.uuid4().hex[:6]}"
+    ret = ReturnRecorded.model_validate(
+        {
+            "return_id": f"r-{order}",
+            "order_id": order,
+            "occurred_at": "2026-11-21T00:00:00Z",
+            "currency": "USD",
+            "lines": [{"line_id": "1", "qty": 1, "refund_amount_minor": 1000}],
+        }
+    )
+    # The consumer's transaction parks the return (no attribution yet) and has not committed.
+    consumer = await asyncpg.connect(ifm.dsn)
+    try:
+        tx = consumer.transaction()
+        await tx.start()
+        await attribution.record_returns(
+            consumer,
+            [attribution.return_cmd(ifm.org, str(uuid.uuid4()), ret)],
+            Actor(ifm.org, "consumer:test", "scm"),
+        )
+        record = asyncio.create_task(
+            ifm.data(
+                "/attribution/record",
+                {
+                    "campaign_id": cmp["campaign_id"],
+                    "code": "RACE1",
+                    "order_id": order,
+                    "occurred_at": "2026-11-20T00:00:00Z",
+                    "currency": "USD",
+                    "lines": [{"line_id": "1", "sku": "A", "qty": 2, "net_amount_minor": 2000}],
+                },
+            )
+        )
+        await asyncio.sleep(0.5)
+        assert not record.done(), "the attribution must wait for the return being parked"
+        await tx.commit()
+        await asyncio.wait_for(record, 10)
+    finally:
+        await consumer.close()
+    earnings = await ifm.data("/earnings/list", {"profile_id": prof["profile_id"]})
+    (earning,) = earnings["items"]
+    assert earning["amount_minor"] == 200
+    assert earning["clawed_back_minor"] == 100, "1 of 2 units returned: half of the earning"
+    assert await ifm.fetchval("SELECT count(*) FROM ifm_parked_returns WHERE order_id = $1", order) == 0
