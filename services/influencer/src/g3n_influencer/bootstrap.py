@@ -9,7 +9,6 @@ from g3n_contracts import topics
 from g3n_kit.consumer import BatchHandler
 from g3n_kit.db import Database
 from g3n_kit.migrations import MigrationSource
-from g3n_kit.operations import purge_expired_idempotency_keys
 from g3n_kit.runtime import ConsumerSpec, ScheduledJob, ServiceDefinition
 from g3n_kit.settings import ServiceSettings
 
@@ -34,14 +33,16 @@ def _accounting_handlers(_settings: ServiceSettings) -> Mapping[str, BatchHandle
 
 
 def jobs(settings: Settings) -> list[ScheduledJob]:
-    async def purge(db: Database) -> int:
-        parked = await earnings.purge_parked_returns(db, retention_days=settings.parked_return_retention_days)
-        return parked + await purge_expired_idempotency_keys(db)
+    retention = settings.parked_return_retention_days
 
+    async def purge_parked(db: Database) -> int:
+        return 0 if retention is None else await earnings.purge_parked_returns(db, retention_days=retention)
+
+    # Idempotency records and sent outbox rows are purged by the kit's own jobs (kit_jobs).
     return [
         ScheduledJob("auto-release", settings.release_interval_s, earnings.auto_release),
         ScheduledJob("hold-expiry", settings.hold_expiry_interval_s, earnings.expire_holds),
-        ScheduledJob("purge", 3600.0, purge),
+        ScheduledJob("parked-return-purge", 3600.0, purge_parked),
     ]
 
 

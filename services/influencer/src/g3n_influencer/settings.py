@@ -17,5 +17,7 @@ class Settings(ServiceSettings):
     #: consumer groups (a shadow deployment or a test can run under other names)
     scm_group: str = "ifm.scm"
     accounting_group: str = "ifm.accounting"
-    #: a return whose order never gets attributed is kept parked this long, then purged
-    parked_return_retention_days: int = Field(default=400, ge=1)
+    #: A return whose order has no attribution is parked until the order is attributed, and by
+    #: default never dropped (events.md). Orders that never match a promo code keep their returns
+    #: parked too; an operator may opt in to purging those older than N days.
+    parked_return_retention_days: int | None = Field(default=None, ge=1)
