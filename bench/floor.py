@@ -93,9 +93,11 @@ async def _kit_loop(bootstrap: str, topic: str, n: int, dsn: str) -> float:
     from g3n_kit.consumer import ConsumerLoop, InboundEvent
     from g3n_kit.db import Database
     from g3n_kit.migrations import KIT_MIGRATIONS, migrate
+    from g3n_kit.runtime import tune_gc
 
     await migrate(dsn, [KIT_MIGRATIONS])
     db = await Database.connect(dsn, min_size=4, max_size=6)
+    tune_gc(200_000)  # as the services' consumer processes run (g3n_kit.runtime.main)
     done = asyncio.Event()
     seen = 0
     t0 = 0.0
@@ -174,7 +176,7 @@ Local Kafka (KRaft, one node) and PostgreSQL 15 with default durability, both on
 | consume only (`getmany`, no decoding) | {consume_only:,.0f} |
 | **floor**: consume + minimal JSON decode + `COPY` + offset commit | **{floor:,.0f}** |
 | same with full contract validation (`g3n_contracts.parse_event`) | {validated:,.0f} |
-| the kit's `ConsumerLoop` (contracts + inbox dedupe + `COPY` in one transaction + commit) | {kit:,.0f} |
+| the kit's `ConsumerLoop` (contracts + inbox dedupe + `COPY` + commit; services' GC tuning) | {kit:,.0f} |
 
 The floor is what later ingest benchmarks compare with (goal: a service applying its business
 rules at ≥ 50% of it).
