@@ -36,8 +36,17 @@ from common import bench_stack, git_rev, machine, produce, sale_messages, write_
 from floor import _consume, _raw_row
 from g3n_crm.settings import Settings
 from g3n_devstack.stack import Stack
+from harness import (
+    child_args,
+    child_env,
+    child_main,
+    create_floor_table,
+    load_average,
+    print_result,
+    result_line,
+    start_beside,
+)
 
-HERE = Path(__file__).resolve().parent
 CUSTOMERS = 20_000
 # Records per partition per poll, the CRM's default (G3N_CRM_CONSUMER_MAX_BATCH); 4 partitions are
 # applied concurrently. Measured (30,000 events, 3 runs each): 750 ~11.5k/s at ~130 MB peak RSS,
@@ -125,7 +134,7 @@ async def _child(dsn: str, bootstrap: str, topic: str, group: str, max_batch: in
         for label, (calls, total) in sorted(_STMTS.items(), key=lambda kv: -kv[1][1]):
             print(f"STMT {total * 1000:9.1f} ms {calls:6d}x  {label}", flush=True)
     # The time `n` events take at the measured rate (bench/ifm_consumer.py reads this line too).
-    print(f"RESULT {elapsed * n / max(1, n - first):.4f} {_peak_rss_kb()}", flush=True)
+    print_result(elapsed * n / max(1, n - first))
 
 
 _STMTS: dict[str, list[float]] = {}
@@ -170,32 +179,15 @@ def _run_loop(coro: Coroutine[Any, Any, None]) -> None:
         run_loop(coro)
 
 
-def _peak_rss_kb() -> int:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1])
-    return 0
-
-
 def _run_child(
     dsn: str, bootstrap: str, topic: str, group: str, max_batch: int, n: int, *, gc_tuning: bool = True
 ) -> tuple[float, int]:
-    env = {**os.environ, "PYTHONPATH": str(HERE)}
+    env = child_env()
     env.pop("CRM_BENCH_NO_GC_TUNING", None)
     if not gc_tuning:
         env["CRM_BENCH_NO_GC_TUNING"] = "1"
     out = subprocess.run(
-        [
-            sys.executable,
-            str(Path(__file__)),
-            "--child",
-            dsn,
-            bootstrap,
-            topic,
-            group,
-            str(max_batch),
-            str(n),
-        ],
+        child_args(Path(__file__).name, dsn, bootstrap, topic, group, str(max_batch), str(n)),
         capture_output=True,
         text=True,
         check=True,
@@ -204,9 +196,10 @@ def _run_child(
     for ln in out.stdout.splitlines():
         if ln.startswith("STMT"):
             print(ln, flush=True)
-    line = next(ln for ln in out.stdout.splitlines() if ln.startswith("RESULT"))
-    _, elapsed, rss = line.split()
-    return float(elapsed), int(rss)
+    result = result_line(out.stdout)
+    if result is None:
+        raise RuntimeError(f"no RESULT line from the child: {out.stdout[-2000:]}")
+    return result
 
 
 async def _setup_crm(stack: Stack, name: str) -> str:
@@ -249,58 +242,22 @@ async def _check(dsn: str, n: int) -> tuple[int, int]:
         await conn.close()
 
 
-def _load() -> str:
-    return " / ".join(f"{x:.1f}" for x in os.getloadavg())
-
-
-async def _ifm_beside(stack: Stack, topic: str, n: int) -> subprocess.Popen[str] | None:
-    """Start the IFM consumer (its bench child, bench/ifm_consumer.py) on the same topic."""
-    try:
-        from ifm_consumer import _setup_ifm
-
-        ifm_dsn = await _setup_ifm(stack, "bench_crm_ifm")
-    except Exception as exc:  # the IFM bench helper is another team's; report the row as not run
-        print(f"IFM consumer not started ({type(exc).__name__}: {exc})", flush=True)
-        return None
-    return subprocess.Popen(
-        [
-            sys.executable,
-            str(HERE / "ifm_consumer.py"),
-            "--child",
-            ifm_dsn,
-            stack.kafka_bootstrap,
-            topic,
-            "ifm-beside",
-            "1000",
-            str(n),
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PYTHONPATH": str(HERE)},
-    )
-
-
 def _ifm_rate(proc: subprocess.Popen[str], n: int) -> float | None:
     out, err = proc.communicate(timeout=1800)
-    line = next((ln for ln in out.splitlines() if ln.startswith("RESULT")), None)
-    if proc.returncode != 0 or line is None:
+    result = result_line(out)
+    if proc.returncode != 0 or result is None:
         print(f"IFM consumer failed ({proc.returncode}): {err[-2000:]}", flush=True)
         return None
-    return n / float(line.split()[1])
+    return n / result[0]
 
 
 async def run(n: int, naive_n: int) -> None:
-    load = _load()  # other work on the machine skews every figure below
+    load = load_average()  # other work on the machine skews every figure below
     with bench_stack() as stack:
         topic = f"bench.crm.sales.{uuid.uuid4().hex[:6]}"
         await stack.acreate_topics([topic], partitions=4)
         floor_dsn = await stack.aensure_database("bench_crm_floor")
-        conn = await asyncpg.connect(floor_dsn)
-        await conn.execute(
-            "CREATE TABLE floor_rows (event_id uuid, org_code text, order_id text, net_minor bigint)"
-        )
-        await conn.close()
+        await create_floor_table(floor_dsn)
         print(f"generating {n} events for {CUSTOMERS} customers …", flush=True)
         produced = await produce(stack.kafka_bootstrap, topic, sale_messages(n, customers=CUSTOMERS))
         print(f"produced {produced:,.0f}/s", flush=True)
@@ -317,7 +274,14 @@ async def run(n: int, naive_n: int) -> None:
         # As in production: the IFM consumer applies the same events at the same time, on the
         # same 2 cores (its own process and database, same broker and PostgreSQL server).
         beside_dsn = await _setup_crm(stack, "bench_crm_beside")
-        ifm_proc = await _ifm_beside(stack, topic, n)
+        ifm_proc = await start_beside(
+            stack,
+            service="IFM",
+            setup="ifm_consumer:_setup_ifm",
+            db_name="bench_crm_ifm",
+            script="ifm_consumer.py",
+            args=(stack.kafka_bootstrap, topic, "ifm-beside", "1000", str(n)),
+        )
         beside_elapsed, beside_rss = _run_child(
             beside_dsn, stack.kafka_bootstrap, topic, "crm-beside-ifm", BATCH, n
         )
@@ -378,16 +342,7 @@ Batch vs naive: {crm / naive:.1f}x. Consumer peak RSS: {rss / 1024:.0f} MB (besi
 
 if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "--child":
-        dsn_, boot_, topic_, group_, batch_, n_ = sys.argv[2:8]
-        if os.environ.get("CRM_BENCH_PROFILE"):  # cProfile the child, stats to the named file
-            import cProfile
-
-            cProfile.run(
-                "asyncio.run(_child(dsn_, boot_, topic_, group_, int(batch_), int(n_)))",
-                f"{os.environ['CRM_BENCH_PROFILE']}.{batch_}",
-            )
-        else:
-            _run_loop(_child(dsn_, boot_, topic_, group_, int(batch_), int(n_)))
+        child_main(_child, profile_env="CRM_BENCH_PROFILE", run_loop=_run_loop)
     else:
         asyncio.run(
             run(

@@ -12,17 +12,21 @@ Run: `uv run python bench/crm_http.py [RATE] [SECONDS]` (writes its section of d
 from __future__ import annotations
 
 import asyncio
-import os
-import socket
-import subprocess
 import sys
 from datetime import UTC, datetime
-from pathlib import Path
-from typing import Any
 
-import asyncpg
-import httpx
 from common import bench_stack, git_rev, machine, write_section
+from harness import (
+    api_headers,
+    bench_api_key,
+    free_port,
+    http_service,
+    latency_row,
+    load_average,
+    peak_rss_mb,
+    seeder,
+    wait_ready,
+)
 from loadgen import run_load
 
 CUSTOMERS = 2_000
@@ -42,85 +46,38 @@ broker share the 2 cores, so other load on the machine shows up directly in p99.
 """
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _peak_rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
-
-
 async def _seed(base: str, key: str) -> tuple[list[str], list[str]]:
-    headers = {"x-orgcode": "acme", "x-api-key": key}
-    async with httpx.AsyncClient(base_url=base, headers=headers, timeout=30) as client:
-
-        async def post(path: str, body: dict[str, Any]) -> dict[str, Any]:
-            resp = await client.post(path, json=body)
-            resp.raise_for_status()
-            data: dict[str, Any] = resp.json()["data"]
-            return data
-
-        sem = asyncio.Semaphore(16)
+    async with seeder(base, key) as api:
 
         async def customer(i: int) -> str:
-            async with sem:
+            async with api.sem:
                 return str(
-                    (await post("/crm/customer/create", {"email": f"h{i}@example.com"}))["customer_id"]
+                    (await api.post("/crm/customer/create", {"email": f"h{i}@example.com"}))["customer_id"]
                 )
 
         async def card(_i: int) -> str:
-            async with sem:
+            async with api.sem:
                 body = {"amount": {"amount_minor": 10_000_000, "currency": "USD"}, "reason": "bench"}
-                return str((await post("/crm/giftcard/issue", body))["code"])
+                return str((await api.post("/crm/giftcard/issue", body))["code"])
 
         customers = await asyncio.gather(*(customer(i) for i in range(CUSTOMERS)))
         codes = await asyncio.gather(*(card(i) for i in range(CARDS)))
     return list(customers), list(codes)
 
 
-def _load() -> str:
-    return " / ".join(f"{x:.1f}" for x in os.getloadavg())
-
-
 async def run(rate: float, seconds: float) -> None:
-    load = _load()  # other work on the machine skews every figure below
+    load = load_average()  # other work on the machine skews every figure below
     with bench_stack() as stack:
         dsn = await stack.aensure_database("bench_crm_http")
-        port = _free_port()
-        env = {
-            **os.environ,
-            "G3N_CRM_DATABASE_URL": dsn,
-            "G3N_CRM_HTTP_PORT": str(port),
-            "G3N_KAFKA_BOOTSTRAP": stack.kafka_bootstrap,
-            "G3N_CRM_LOG_LEVEL": "WARNING",
-        }
-        proc = subprocess.Popen([sys.executable, "-m", "g3n_crm.entrypoints.http"], env=env)
-        try:
+        port = free_port()
+        with http_service("g3n_crm.entrypoints.http", "CRM", dsn, stack.kafka_bootstrap, port) as proc:
             base = f"http://127.0.0.1:{port}"
-            async with httpx.AsyncClient(timeout=1) as probe:
-                for _ in range(300):
-                    try:
-                        if (await probe.get(f"{base}/crm/stat")).status_code in (200, 503):
-                            break
-                    except httpx.HTTPError:
-                        pass
-                    await asyncio.sleep(0.1)
-            from g3n_kit.apikeys import CRM_ROLES, create_api_key
+            await wait_ready(f"{base}/crm/stat")
+            from g3n_kit.apikeys import CRM_ROLES
 
-            conn = await asyncpg.connect(dsn)
-            try:
-                _, key = await create_api_key(
-                    conn, "acme", sorted(CRM_ROLES), "bench", allowed_roles=CRM_ROLES
-                )
-            finally:
-                await conn.close()
+            key = await bench_api_key(dsn, CRM_ROLES)
             customers, codes = await _seed(base, key)
-            headers = {"x-orgcode": "acme", "x-api-key": key}
+            headers = api_headers(key)
             run_id = datetime.now(UTC).strftime("%H%M%S")
 
             def earn(i: int) -> object:
@@ -148,17 +105,10 @@ async def run(rate: float, seconds: float) -> None:
                 res = await run_load("127.0.0.1", port, path, headers, body, rate=rate, duration_s=seconds)
                 results[name] = res.summary()
                 print(name, results[name], flush=True)
-            rss = _peak_rss_mb(proc.pid)
+            rss = peak_rss_mb(proc.pid)
             print(f"server peak RSS {rss:.0f} MB", flush=True)
-        finally:
-            proc.terminate()
-            proc.wait(10)
 
-    rows = "\n".join(
-        f"| `/crm/{name}` | {r['target_rps']:.0f} | {r['achieved_rps']} | {r['p50_ms']} | {r['p90_ms']} |"
-        f" **{r['p99_ms']}** | {r['max_ms']} | {r['statuses']} |"
-        for name, r in results.items()
-    )
+    rows = "\n".join(latency_row(f"/crm/{name}", r) for name, r in results.items())
     write_section(
         "crm-http",
         f"""## CRM: HTTP latency of earn and redeem

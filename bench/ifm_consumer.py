@@ -24,14 +24,13 @@ import sys
 import time
 import uuid
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import asyncpg
 from common import bench_stack, git_rev, machine, produce, sale_messages, write_section
 from floor import _consume, _raw_row
+from harness import child_main, create_floor_table, print_result, result_line, spawn_child, start_beside
 
-HERE = Path(__file__).resolve().parent
 CRM_CUSTOMERS = 20_000
 LIMITS = """
 How the batch is written: binary `COPY` per table (attributions, lines, earnings, ledger, outbox),
@@ -126,24 +125,7 @@ async def _child(dsn: str, bootstrap: str, topic: str, group: str, max_batch: in
             f" sizes {sorted(sizes)[:: max(1, len(sizes) // 20)]} most in flight {in_flight[1]}",
             file=sys.stderr,
         )
-    print(f"RESULT {elapsed:.4f} {_peak_rss_kb()}", flush=True)
-
-
-def _peak_rss_kb() -> int:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1])
-    return 0
-
-
-def _spawn(script: str, *args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, str(HERE / script), "--child", *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PYTHONPATH": str(HERE)},
-    )
+    print_result(elapsed)
 
 
 def _result(proc: subprocess.Popen[str]) -> tuple[float, int]:
@@ -152,9 +134,10 @@ def _result(proc: subprocess.Popen[str]) -> tuple[float, int]:
         raise RuntimeError(f"child failed ({proc.returncode}): {err[-3000:]}")
     if os.environ.get("IFM_BENCH_STDERR"):
         print(err[-5000:], file=sys.stderr)
-    line = next(ln for ln in out.splitlines() if ln.startswith("RESULT"))
-    _, elapsed, rss = line.split()
-    return float(elapsed), int(rss)
+    result = result_line(out)
+    if result is None:
+        raise RuntimeError(f"no RESULT line from the child: {out[-2000:]}")
+    return result
 
 
 async def _setup_ifm(stack: Any, name: str) -> str:
@@ -219,11 +202,7 @@ async def run(n: int, naive_n: int, *, with_crm: bool, write: bool) -> None:
         topic = f"bench.ifm.sales.{uuid.uuid4().hex[:6]}"
         await stack.acreate_topics([topic], partitions=4)
         floor_dsn = await stack.aensure_database("bench_ifm_floor")
-        conn = await asyncpg.connect(floor_dsn)
-        await conn.execute(
-            "CREATE TABLE floor_rows (event_id uuid, org_code text, order_id text, net_minor bigint)"
-        )
-        await conn.close()
+        await create_floor_table(floor_dsn)
         print(f"generating {n} events …", flush=True)
         produced = await produce(
             stack.kafka_bootstrap, topic, sale_messages(n, customers=CRM_CUSTOMERS if with_crm else 0)
@@ -236,7 +215,7 @@ async def run(n: int, naive_n: int, *, with_crm: bool, write: bool) -> None:
         if with_crm:  # first IFM alone on the machine, then (below) with the CRM consumer beside it
             alone_dsn = await _setup_ifm(stack, "bench_ifm_alone")
             alone_elapsed, alone_rss_kb = _result(
-                _spawn(
+                spawn_child(
                     "ifm_consumer.py", alone_dsn, stack.kafka_bootstrap, topic, "ifm-alone", "1000", str(n)
                 )
             )
@@ -247,19 +226,18 @@ async def run(n: int, naive_n: int, *, with_crm: bool, write: bool) -> None:
         dsn = await _setup_ifm(stack, "bench_ifm")
         crm_proc = None
         if with_crm:
-            try:
-                from crm_consumer import _setup_crm
-
-                crm_dsn = await _setup_crm(stack, "bench_ifm_crm")
-            except Exception as exc:  # the CRM bench helper is another team's; run without it
-                print(
-                    f"CRM consumer not started ({type(exc).__name__}: {exc}); measuring IFM alone", flush=True
-                )
-            else:
-                crm_proc = _spawn(
-                    "crm_consumer.py", crm_dsn, stack.kafka_bootstrap, topic, "crm-beside", "1000", str(n)
-                )
-        ifm_proc = _spawn("ifm_consumer.py", dsn, stack.kafka_bootstrap, topic, "ifm-bench", "1000", str(n))
+            crm_proc = await start_beside(
+                stack,
+                service="CRM",
+                setup="crm_consumer:_setup_crm",
+                db_name="bench_ifm_crm",
+                script="crm_consumer.py",
+                args=(stack.kafka_bootstrap, topic, "crm-beside", "1000", str(n)),
+                note="; measuring IFM alone",
+            )
+        ifm_proc = spawn_child(
+            "ifm_consumer.py", dsn, stack.kafka_bootstrap, topic, "ifm-bench", "1000", str(n)
+        )
         elapsed, rss = _result(ifm_proc)
         crm_rate = crm_rss = None
         if crm_proc is not None:
@@ -274,7 +252,9 @@ async def run(n: int, naive_n: int, *, with_crm: bool, write: bool) -> None:
 
         naive_dsn = await _setup_ifm(stack, "bench_ifm_naive")
         naive_elapsed, naive_rss = _result(
-            _spawn("ifm_consumer.py", naive_dsn, stack.kafka_bootstrap, topic, "ifm-naive", "1", str(naive_n))
+            spawn_child(
+                "ifm_consumer.py", naive_dsn, stack.kafka_bootstrap, topic, "ifm-naive", "1", str(naive_n)
+            )
         )
         naive = naive_n / naive_elapsed
         print(f"naive per-message {naive:,.0f}/s", flush=True)
@@ -323,18 +303,7 @@ Batch vs naive: {ifm / naive:.1f}x. IFM consumer peak RSS: {rss / 1024:.0f} MB
 
 if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "--child":
-        dsn_, boot_, topic_, group_, batch_, n_ = sys.argv[2:8]
-        if os.environ.get("IFM_BENCH_PROFILE"):  # cProfile the child, stats to the named file
-            import cProfile
-
-            cProfile.run(
-                "asyncio.run(_child(dsn_, boot_, topic_, group_, int(batch_), int(n_)))",
-                f"{os.environ['IFM_BENCH_PROFILE']}.{batch_}",
-            )
-        else:
-            from g3n_kit.runtime import run_loop  # uvloop, as the consumer process runs
-
-            run_loop(_child(dsn_, boot_, topic_, group_, int(batch_), int(n_)))
+        child_main(_child, profile_env="IFM_BENCH_PROFILE")
     else:
         args = [a for a in sys.argv[1:] if not a.startswith("--")]
         asyncio.run(

@@ -14,25 +14,25 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
-import subprocess
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import asyncpg
-import httpx
 from common import bench_stack, git_rev, machine, write_section
+from harness import (
+    api_headers,
+    bench_api_key,
+    free_port,
+    http_service,
+    latency_row,
+    peak_rss_mb,
+    seeder,
+    wait_ready,
+)
 from loadgen import run_load
 
 PROFILES = 200
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _cpu_s(pid: int) -> float:
@@ -40,27 +40,12 @@ def _cpu_s(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def _peak_rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
-
-
 async def _seed(base: str, key: str) -> str:
-    headers = {"x-orgcode": "acme", "x-api-key": key}
-    async with httpx.AsyncClient(base_url=base, headers=headers, timeout=30) as client:
-
-        async def post(path: str, body: dict[str, Any]) -> dict[str, Any]:
-            resp = await client.post(path, json=body)
-            resp.raise_for_status()
-            data: dict[str, Any] = resp.json()["data"]
-            return data
-
-        sem = asyncio.Semaphore(16)
+    async with seeder(base, key) as api:
+        post = api.post
 
         async def profile(i: int) -> str:
-            async with sem:
+            async with api.sem:
                 body = {
                     "handle": f"inf{i}",
                     "display_name": f"Inf {i}",
@@ -101,38 +86,25 @@ async def _seed(base: str, key: str) -> str:
 async def run(rate: float, seconds: float, write: bool) -> None:
     with bench_stack() as stack:
         dsn = await stack.aensure_database("bench_ifm_http")
-        port = _free_port()
-        env = {
-            **os.environ,
-            "G3N_IFM_DATABASE_URL": dsn,
-            "G3N_IFM_HTTP_PORT": str(port),
-            "G3N_KAFKA_BOOTSTRAP": stack.kafka_bootstrap,
-            "G3N_IFM_LOG_LEVEL": "WARNING",
-        }
-        cmd = [sys.executable, "-m", "g3n_influencer.entrypoints.http"]
+        port = free_port()
+        python_args: list[str] = []
         if os.environ.get("IFM_BENCH_PROFILE"):  # cProfile the server, stats to the named file
-            cmd[1:1] = ["-m", "cProfile", "-o", os.environ["IFM_BENCH_PROFILE"]]
-        proc = subprocess.Popen(cmd, env=env)
-        try:
+            python_args = ["-m", "cProfile", "-o", os.environ["IFM_BENCH_PROFILE"]]
+        with http_service(
+            "g3n_influencer.entrypoints.http",
+            "IFM",
+            dsn,
+            stack.kafka_bootstrap,
+            port,
+            python_args=python_args,
+        ) as proc:
             base = f"http://127.0.0.1:{port}"
-            async with httpx.AsyncClient(timeout=1) as probe:
-                for _ in range(300):
-                    try:
-                        if (await probe.get(f"{base}/ifm/stat")).status_code in (200, 503):
-                            break
-                    except httpx.HTTPError:
-                        pass
-                    await asyncio.sleep(0.1)
+            await wait_ready(f"{base}/ifm/stat")
             from g3n_influencer.roles import ROLES
-            from g3n_kit.apikeys import create_api_key
 
-            conn = await asyncpg.connect(dsn)
-            try:
-                _, key = await create_api_key(conn, "acme", sorted(ROLES), "bench", allowed_roles=ROLES)
-            finally:
-                await conn.close()
+            key = await bench_api_key(dsn, ROLES)
             cid = await _seed(base, key)
-            headers = {"x-orgcode": "acme", "x-api-key": key}
+            headers = api_headers(key)
             run_id = datetime.now(UTC).strftime("%H%M%S")
 
             def body_for(prefix: str) -> Any:
@@ -165,19 +137,12 @@ async def run(rate: float, seconds: float, write: bool) -> None:
             cpu_ms = (_cpu_s(proc.pid) - cpu0) * 1000 / max(1, res.sent or len(res.latencies_ms))
             summary = res.summary()
             print("attribution/record", summary, flush=True)
-            rss = _peak_rss_mb(proc.pid)
+            rss = peak_rss_mb(proc.pid)
             print(f"server peak RSS {rss:.0f} MB, CPU {cpu_ms:.2f} ms per request", flush=True)
-        finally:
-            proc.terminate()
-            proc.wait(10)
 
     if not write:
         return
-    r = summary
-    row = (
-        f"| `/ifm/attribution/record` | {r['target_rps']:.0f} | {r['achieved_rps']} | {r['p50_ms']} |"
-        f" {r['p90_ms']} | **{r['p99_ms']}** | {r['max_ms']} | {r['statuses']} |"
-    )
+    row = latency_row("/ifm/attribution/record", summary)
     write_section(
         "ifm-http",
         f"""## IFM: HTTP latency of attribution/record

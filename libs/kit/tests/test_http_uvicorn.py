@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import io
-import socket
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -12,37 +11,17 @@ import httpx
 import orjson
 import pytest
 import pytest_asyncio
-import uvicorn
+from g3n_devstack.testing import serve_app
 from g3n_kit.logging import configure_logging
 from test_http_support import WidgetEnv, env_fixture  # noqa: F401
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def server(env: WidgetEnv) -> AsyncIterator[str]:
-    port = _free_port()
-    config = uvicorn.Config(
-        env.app, host="127.0.0.1", port=port, log_config=None, access_log=False, lifespan="off"
-    )
-    srv = uvicorn.Server(config)
-    task = asyncio.create_task(srv.serve())
-    for _ in range(200):
-        if srv.started:
-            break
-        await asyncio.sleep(0.02)
-    assert srv.started
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        srv.should_exit = True
-        await asyncio.wait_for(task, 10)
+    async with serve_app(env.app, start_timeout=4, stop_timeout=10) as base_url:
+        yield base_url
 
 
 async def test_calls_over_real_http(env: WidgetEnv, server: str) -> None:

@@ -4,51 +4,24 @@ or a loyalty balance: the sum applied equals the starting balance exactly."""
 from __future__ import annotations
 
 import asyncio
-import socket
 from collections import Counter
 from collections.abc import AsyncIterator
 
 import httpx
 import pytest
 import pytest_asyncio
-import uvicorn
 from crm_support import CrmEnv
+from g3n_devstack.testing import serve_app
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 N = 200
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def server_url(crm_env: CrmEnv) -> AsyncIterator[str]:
-    port = _free_port()
-    config = uvicorn.Config(
-        crm_env.app,
-        host="127.0.0.1",
-        port=port,
-        log_config=None,
-        access_log=False,
-        lifespan="off",
-        timeout_keep_alive=30,
-    )
-    srv = uvicorn.Server(config)
-    task = asyncio.create_task(srv.serve())
-    for _ in range(250):
-        if srv.started:
-            break
-        await asyncio.sleep(0.02)
-    assert srv.started
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        srv.should_exit = True
-        await asyncio.wait_for(task, 15)
+    async with serve_app(crm_env.app, timeout_keep_alive=30, stop_timeout=15) as base_url:
+        yield base_url
 
 
 @pytest_asyncio.fixture(loop_scope="session")
