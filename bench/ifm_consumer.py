@@ -191,7 +191,7 @@ async def _check(dsn: str) -> tuple[int, int, int]:
         return (
             int(await conn.fetchval("SELECT count(*) FROM ifm_attributions")),
             int(await conn.fetchval("SELECT count(*) FROM ifm_earnings WHERE amount_minor > 0")),
-            int(await conn.fetchval("SELECT count(*) FROM outbox")),
+            int(await conn.fetchval("SELECT coalesce(sum(message_count), 0) FROM outbox")),
         )
     finally:
         await conn.close()
@@ -246,7 +246,9 @@ async def run(n: int, naive_n: int, *, with_crm: bool, write: bool) -> None:
         ifm = n / elapsed
         atts, earns, outbox = await _check(dsn)
         assert atts == earns == n, (atts, earns)
-        print(f"ifm batch handler {ifm:,.0f}/s, RSS {rss / 1024:.0f} MB; outbox rows {outbox}", flush=True)
+        print(
+            f"ifm batch handler {ifm:,.0f}/s, RSS {rss / 1024:.0f} MB; outbox messages {outbox}", flush=True
+        )
         if crm_rate is not None and crm_rss is not None:
             print(f"crm beside it {crm_rate:,.0f}/s, RSS {crm_rss / 1024:.0f} MB", flush=True)
 

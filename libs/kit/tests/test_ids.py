@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import time
+from collections import Counter
+from uuid import RFC_4122, UUID
 
-from g3n_kit.ids import new_id
+from g3n_kit.ids import id_bodies, new_id, uuid4_texts
 
 ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
@@ -28,3 +30,25 @@ def test_ids_sort_by_creation_time_and_do_not_repeat() -> None:
     time.sleep(0.002)
     assert first < new_id("x")
     assert len({new_id("x") for _ in range(10_000)}) == 10_000
+
+
+def test_bodies_of_one_call_share_the_millisecond_and_differ_in_their_random_digits() -> None:
+    before = time.time_ns() // 1_000_000
+    bodies = id_bodies(1000)
+    after = time.time_ns() // 1_000_000
+    assert len(set(bodies)) == 1000
+    assert all(len(b) == 26 and set(b) <= set(ALPHABET) and b[0] in "01234567" for b in bodies)
+    assert len({b[:10] for b in bodies}) == 1
+    assert before <= _millis("x_" + bodies[0]) <= after
+
+
+def test_random_digits_use_the_whole_alphabet_evenly() -> None:
+    counts = Counter("".join(b[10:] for b in id_bodies(20_000)))  # 320,000 digits
+    assert set(counts) == set(ALPHABET)
+    assert max(counts.values()) / min(counts.values()) < 1.1  # 10,000 expected per digit
+
+
+def test_event_ids_are_canonical_version_4_uuids() -> None:
+    ids = uuid4_texts(2000)
+    assert len(set(ids)) == 2000
+    assert all((UUID(i).version, UUID(i).variant, str(UUID(i))) == (4, RFC_4122, i) for i in ids)

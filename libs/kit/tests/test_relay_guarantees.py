@@ -11,6 +11,7 @@ from typing import Any
 
 import asyncpg
 from g3n_kit.migrations import KIT_MIGRATIONS, migrate
+from g3n_kit.outbox import pack
 from support.procs import kill9, read_all, start, terminate
 
 
@@ -23,15 +24,22 @@ async def test_relay_sigkilled_mid_batch_delivers_every_row_and_only_redelivers_
     await migrate(dsn, [KIT_MIGRATIONS])
     total = 20_000
     ids = [uuid.uuid4() for _ in range(total)]
+    values = [
+        (f"k{i % 64}".encode(), f'{{"event_id":"{eid}","n":{i}}}'.encode()) for i, eid in enumerate(ids)
+    ]
+    legacy = total // 2  # rows written before packing (one message each), then packed rows of 100
     conn = await asyncpg.connect(dsn)
     try:
         await conn.copy_records_to_table(
             "outbox",
-            records=[
-                (topic, f"k{i % 64}".encode(), f'{{"event_id":"{eid}","n":{i}}}'.encode(), "[]", eid)
-                for i, eid in enumerate(ids)
-            ],
+            records=[(topic, k, v, "[]", eid) for (k, v), eid in zip(values[:legacy], ids, strict=False)],
             columns=["topic", "msg_key", "msg_value", "headers", "event_id"],
+        )
+        packs = [values[i : i + 100] for i in range(legacy, total, 100)]
+        await conn.copy_records_to_table(
+            "outbox",
+            records=[(topic, pack((k, v, (("n", b"1"),)) for k, v in p), len(p)) for p in packs],
+            columns=["topic", "messages", "message_count"],
         )
     finally:
         await conn.close()
@@ -59,10 +67,15 @@ async def test_relay_sigkilled_mid_batch_delivers_every_row_and_only_redelivers_
 
     records = await read_all(stack.kafka_bootstrap, topic, expect=total, timeout=60)
     copies: dict[str, set[bytes]] = defaultdict(set)
+    first_seen: dict[bytes | None, list[int]] = defaultdict(list)  # per key, n of each first copy
     for r in records:
         assert r.value is not None
-        copies[r.value.split(b'"')[3].decode()].add(r.value)
-    assert set(copies) == {str(e) for e in ids}, "every outbox row reached the topic"
+        eid = r.value.split(b'"')[3].decode()
+        if eid not in copies:
+            first_seen[r.key].append(int(r.value.rsplit(b":", 1)[1].rstrip(b"}")))
+        copies[eid].add(r.value)
+    assert all(ns == sorted(ns) for ns in first_seen.values()), "per key, first copies in outbox order"
+    assert set(copies) == {str(e) for e in ids}, "every outbox message reached the topic"
     assert all(len(v) == 1 for v in copies.values()), "a redelivery is byte-identical (same event_id)"
     assert len(records) >= total
 

@@ -23,8 +23,8 @@ CONSUMER_RETRIES = Counter(
     "g3n_consumer_transient_errors_total", "Batches retried after a transient error", ["group"]
 )
 CONSUMER_LAG = Gauge("g3n_consumer_lag", "High watermark minus position", ["group", "topic", "partition"])
-OUTBOX_BACKLOG = Gauge("g3n_outbox_backlog", "Outbox rows not yet published")
-OUTBOX_PUBLISHED = Counter("g3n_outbox_published_total", "Outbox rows published", ["topic"])
+OUTBOX_BACKLOG = Gauge("g3n_outbox_backlog", "Outbox messages not yet published")
+OUTBOX_PUBLISHED = Counter("g3n_outbox_published_total", "Outbox messages published", ["topic"])
 HTTP_LATENCY = Histogram(
     "g3n_http_request_seconds",
     "HTTP request latency",

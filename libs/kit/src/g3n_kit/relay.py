@@ -1,4 +1,5 @@
-"""Outbox relay: publishes outbox rows in id order and marks them sent.
+"""Outbox relay: publishes outbox rows in id order (each row's messages in their order) and
+marks them sent.
 
 One relay is active per database at a time (a session advisory lock), which keeps per-key order
 the same as commit order; a second relay waits as a hot standby. The producer is idempotent with
@@ -18,6 +19,7 @@ from aiokafka import AIOKafkaProducer
 from g3n_kit.db import Database
 from g3n_kit.kafka import idempotent_producer
 from g3n_kit.metrics import OUTBOX_BACKLOG, OUTBOX_PUBLISHED
+from g3n_kit.outbox import stored_messages
 
 log = logging.getLogger(__name__)
 
@@ -49,17 +51,21 @@ class OutboxRelay:
             try:
                 while not stop.is_set():
                     sent = await self.publish_once(producer)
-                    if sent < self.batch and await _sleep_or_stop(stop, self.idle_s):
+                    if not sent and await _sleep_or_stop(stop, self.idle_s):
                         return
             finally:
                 await lock_conn.execute("SELECT pg_advisory_unlock($1)", _RELAY_LOCK)
 
     async def publish_once(self, producer: AIOKafkaProducer) -> int:
-        """Publish one batch of unsent rows; returns how many were sent."""
+        """Publish the oldest unsent rows holding up to ``batch`` messages (whole rows: always at
+        least one, however many messages it packs) and mark them sent; returns the messages sent."""
         async with self.db.connection() as conn:
             rows = await conn.fetch(
-                "SELECT id, topic, msg_key, msg_value, headers FROM outbox"
-                " WHERE sent_at IS NULL ORDER BY id LIMIT $1",
+                """SELECT * FROM (
+                       SELECT id, topic, msg_key, msg_value, headers, messages, message_count, sent_at,
+                              sum(message_count) OVER (ORDER BY id) AS upto
+                       FROM outbox WHERE sent_at IS NULL ORDER BY id LIMIT $1) s
+                   WHERE upto - message_count < $1 ORDER BY id""",
                 self.batch,
             )
             if not rows:
@@ -67,24 +73,23 @@ class OutboxRelay:
                 return 0
             futures: list[asyncio.Future[Any]] = []
             for row in rows:
-                headers = [(k, v.encode()) for k, v in row["headers"]]
-                futures.append(
-                    await producer.send(
-                        row["topic"], value=row["msg_value"], key=row["msg_key"], headers=headers
-                    )
-                )
+                for m in stored_messages(row):
+                    futures.append(await producer.send(m.topic, value=m.value, key=m.key, headers=m.headers))
             await asyncio.gather(*futures)  # every record acknowledged by the broker (acks=all)
+            for row in rows:
+                OUTBOX_PUBLISHED.labels(row["topic"]).inc(row["message_count"])
             await conn.execute(
                 "UPDATE outbox SET sent_at = now() WHERE id = ANY($1::bigint[])", [r["id"] for r in rows]
             )
-            for row in rows:
-                OUTBOX_PUBLISHED.labels(row["topic"]).inc()
             OUTBOX_BACKLOG.set(await backlog(conn))
-            return len(rows)
+            return sum(int(r["message_count"]) for r in rows)
 
 
 async def backlog(conn: asyncpg.Connection) -> int:
-    return int(await conn.fetchval("SELECT count(*) FROM outbox WHERE sent_at IS NULL"))
+    """Messages written and not yet published."""
+    return int(
+        await conn.fetchval("SELECT coalesce(sum(message_count), 0) FROM outbox WHERE sent_at IS NULL")
+    )
 
 
 async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> bool:

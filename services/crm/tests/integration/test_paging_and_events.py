@@ -9,6 +9,7 @@ from collections import Counter
 import pytest
 from crm_support import CrmEnv
 from g3n_contracts import ChangeEvent, parse_event
+from g3n_kit.outbox import outbox_messages
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -126,8 +127,8 @@ async def test_every_write_leaves_a_valid_event_in_the_outbox(crm_env: CrmEnv) -
     await env.ok("customer.anonymize", {"customer_id": cid, "reason": "x"}, org=org)
 
     async with env.db.connection() as conn:
-        rows = await conn.fetch("SELECT topic, msg_key, msg_value FROM outbox ORDER BY id")
-    events = [(r["topic"], r["msg_key"], parse_event(bytes(r["msg_value"]))) for r in rows]
+        rows = await outbox_messages(conn)
+    events = [(m.topic, m.key, parse_event(m.value)) for m in rows]
     mine = [(t, k, e) for t, k, e in events if e.org_code == org]
     types = Counter(e.event_type for _, _, e in mine)
     assert types == {

@@ -22,6 +22,7 @@ from crm_support import (
 )
 from g3n_contracts import RETURN_RECORDED, SALE_RECORDED, parse_event
 from g3n_devstack.stack import Stack
+from g3n_kit.outbox import outbox_messages
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -107,12 +108,7 @@ async def test_sales_and_returns_drive_loyalty_exactly_once(crm_env: CrmEnv, sta
             redemption = await conn.fetchrow(
                 "SELECT * FROM loyalty_redemption_lots WHERE lot_id = $1", seed["lot"]["lot_id"]
             )
-            stored = [
-                parse_event(bytes(r["msg_value"]))
-                for r in await conn.fetch(
-                    "SELECT msg_value FROM outbox WHERE topic = 'crm.stored-value.v1' ORDER BY id"
-                )
-            ]
+            stored = [parse_event(m.value) for m in await outbox_messages(conn, topic="crm.stored-value.v1")]
         assert parked["status"] == "parked"
         assert skipped == {"s-3": "unknown-customer", "s-4": "guest"}
         # the tender took the seed lot, and the refund went back into that very lot

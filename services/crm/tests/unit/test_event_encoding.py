@@ -38,17 +38,3 @@ def test_fast_change_event_bytes_parse_back_through_the_contract() -> None:
 def test_versioned_object_change_carries_its_revision() -> None:
     msg = change_message("acme", Change("customer", "cus_1", "updated", {"changed_fields": ["email"]}, 3))
     assert parse_event(msg.value).payload_as(ChangeEvent).revision == 3
-
-
-def test_fast_uuid4_is_a_version_4_uuid() -> None:
-    import uuid
-
-    from g3n_crm.adapters.events import _uuid4
-
-    seen = set()
-    for _ in range(2000):
-        text = _uuid4()
-        parsed = uuid.UUID(text)
-        assert (parsed.version, parsed.variant, str(parsed)) == (4, uuid.RFC_4122, text)
-        seen.add(text)
-    assert len(seen) == 2000

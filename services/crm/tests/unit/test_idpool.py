@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 import time
 
-from g3n_crm.domain.idpool import IdPool, id_digits
-from g3n_kit.ids import new_id
+from g3n_crm.domain.idpool import IdPool
+from g3n_kit.ids import id_bodies, new_id
 
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 _SHAPE = re.compile(r"^lot_[0-9A-HJKMNP-TV-Z]{26}$")
@@ -32,7 +32,7 @@ def test_same_shape_and_clock_as_the_kit() -> None:
 
 
 def test_digits_are_independent_per_id() -> None:
-    bodies = id_digits(100)
+    bodies = id_bodies(100)
     assert len(bodies) == 100 and len(set(bodies)) == 100
     assert all(len(b) == 26 and b[0] in "01234567" for b in bodies)  # 130 bits: top 2 zero
     assert len({b[:10] for b in bodies}) == 1  # one clock read per chunk (48 bits + 2 zero bits)

@@ -196,7 +196,7 @@ async def wait_for(predicate: Any, *, timeout: float = 30.0, interval: float = 0
 
 
 async def relay_all(db: Database, bootstrap: str) -> int:
-    """Publish every unsent outbox row once (the relay's own publishing step)."""
+    """Publish every unsent outbox row once (the relay's own publishing step); returns the rows."""
     await ensure_topics(bootstrap, [topics.ACCOUNTING_PAYOUTS, topics.IFM_EVENTS])
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=True, acks="all", linger_ms=5)
     await producer.start()

@@ -8,9 +8,11 @@ import asyncio
 import os
 import subprocess
 import sys
+from collections import Counter
 from pathlib import Path
 
 from g3n_contracts import topics
+from g3n_kit.outbox import outbox_messages
 from ifm_support import Ifm, caught_up, produce, return_event, sale_event, unique
 
 SALES = 4000
@@ -96,13 +98,11 @@ async def test_sigkill_mid_stream_loses_and_doubles_nothing(ifm: Ifm, tmp_path: 
     )
     assert kinds == {"accrual": SALES, "clawback": RETURNS}
     assert await ifm.fetchval("SELECT count(*) FROM ifm_applied_returns WHERE org_code = $1", org) == RETURNS
-    outbox = dict(
-        await ifm.fetch(
-            "SELECT event_type, count(*) FROM outbox"
-            " WHERE topic = $1 AND convert_from(msg_key, 'UTF8') LIKE $2 GROUP BY event_type",
-            topics.IFM_EVENTS,
-            f"{org}:%",
+    async with ifm.db.connection() as conn:
+        outbox = Counter(
+            dict(m.headers)["event_type"].decode()
+            for m in await outbox_messages(conn, topic=topics.IFM_EVENTS)
+            if m.key is not None and m.key.startswith(f"{org}:".encode())
         )
-    )
     assert outbox["ifm.attribution.recorded"] == SALES and outbox["ifm.earning.created"] == SALES
     assert outbox["ifm.earning.clawed_back"] == RETURNS

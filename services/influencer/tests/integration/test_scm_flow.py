@@ -10,6 +10,7 @@ from typing import Any
 from g3n_contracts import PayoutFailed, PayoutSettled, event_types, new_event, topics
 from g3n_contracts.topics import dlq_topic
 from g3n_influencer.entrypoints.consumer_handlers import handle_payout_status, make_scm_handler
+from g3n_kit.outbox import outbox_messages
 from ifm_support import (
     Ifm,
     caught_up,
@@ -205,8 +206,9 @@ async def test_scm_driven_flow(ifm: Ifm) -> None:
     async with running_consumer(ifm.db, kafka, group, handlers):
         await caught_up(kafka, group, topics.SCM_SALES)
     assert (await _earning(ifm, "o-6"))["amount_minor"] == 10
-    dlq = await ifm.fetch("SELECT headers FROM outbox WHERE topic = $1", dlq_topic(topics.SCM_SALES, group))
-    assert any(["dlq-reason", "not-json"] in r["headers"] for r in dlq)
+    async with ifm.db.connection() as conn:
+        dlq = await outbox_messages(conn, topic=dlq_topic(topics.SCM_SALES, group))
+    assert any(("dlq-reason", b"not-json") in m.headers for m in dlq)
 
     # replay everything from offset 0: nothing changes
     before = await _snapshot(ifm)

@@ -12,6 +12,7 @@ from typing import Any, TypedDict
 import asyncpg
 import orjson
 from g3n_kit.errors import NotFound
+from g3n_kit.outbox import PackItem
 from g3n_kit.paging import Cursor, keyset_condition, page_of, start_cursor
 
 from g3n_influencer.adapters import earnings as earnings_repo
@@ -202,7 +203,7 @@ WITH a AS (
     FROM json_to_recordset($5::json) AS u(org_code text, campaign_id text, profile_id text, delta int)
     WHERE mm.org_code = u.org_code AND mm.campaign_id = u.campaign_id AND mm.profile_id = u.profile_id
 ), o AS (
-    {events.OUTBOX_CTE.format(param="$7")}
+    {events.OUTBOX_CTE.format("$7", "$8", "$9")}
 ), p AS (
     DELETE FROM ifm_parked_returns pr USING json_to_recordset($6::json) AS k(org_code text, order_id text)
     WHERE pr.org_code = k.org_code AND pr.order_id = k.order_id
@@ -235,7 +236,7 @@ async def record_batch(
     earns: Sequence[NewEarning],
     entries: Sequence[ledger.Entry],
     member_deltas: dict[MemberKey, int],
-    outbox: Sequence[events.OutboxRow],
+    outbox: Sequence[PackItem],
 ) -> tuple[datetime, list[ParkedReturn]]:
     """Write a batch of new attributions: attributions, lines, earnings, accrual ledger rows,
     member tier counters and the change events' outbox rows, and take the returns parked for
@@ -269,7 +270,7 @@ async def record_batch(
             [e.__dict__ for e in entries],
             [{"org_code": k[0], "campaign_id": k[1], "profile_id": k[2], "delta": v} for k, v in items],
             [{"org_code": a["org_code"], "order_id": a["order_id"]} for a in atts],
-            events.outbox_rows_of(outbox),
+            *events.outbox_params(outbox),
         )
     parked = sorted(
         (r for r in rows if r["return_id"] is not None),

@@ -6,7 +6,7 @@ Every state change of every object writes one :class:`~g3n_contracts.ChangeEvent
 The SCM consumer writes thousands of these per batch, so they are encoded straight to the
 envelope's JSON with orjson (about 2 µs each instead of ~25 µs through pydantic; datetimes are
 written by orjson exactly as pydantic writes them, anything orjson does not know goes through
-pydantic's encoder), and a batch can take them as ready outbox rows for ``COPY``
+pydantic's encoder), and a batch takes them as ready pack items for one outbox row
 (:class:`OutboxRows`) instead of :class:`~g3n_kit.outbox.OutgoingMessage` objects. The first event
 of every (org, object type, action) a process encodes is validated against the contract's
 envelope model, so a shape the contract rejects fails loudly instead of
@@ -15,7 +15,6 @@ reaching the topic; ``tests/unit/test_events.py`` pins the encoding to the contr
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -24,7 +23,15 @@ from typing import Any
 import asyncpg
 import orjson
 from g3n_contracts import ChangeEvent, change_event_type, envelope_model, topics
-from g3n_kit.outbox import OutgoingMessage, enqueue_messages
+from g3n_kit.ids import uuid4_texts
+from g3n_kit.outbox import (
+    INSERT_PACKED_SQL,
+    OutgoingMessage,
+    PackItem,
+    enqueue_messages,
+    enqueue_packed,
+    pack,
+)
 from pydantic import BaseModel
 from pydantic_core import to_jsonable_python
 
@@ -58,27 +65,17 @@ def _default(value: Any) -> Any:
 
 _DUMPS_OPTIONS = orjson.OPT_UTC_Z | orjson.OPT_NON_STR_KEYS  # as pydantic writes datetimes and keys
 
-# (object_type, action) -> (event type, headers as stored in the outbox's jsonb column)
-_KINDS: dict[tuple[str, str], tuple[str, list[list[str]]]] = {}
+# (object_type, action) -> (event type, Kafka headers)
+_KINDS: dict[tuple[str, str], tuple[str, tuple[tuple[str, bytes], ...]]] = {}
 
 
-def _kind(object_type: str, action: str) -> tuple[str, list[list[str]]]:
+def _kind(object_type: str, action: str) -> tuple[str, tuple[tuple[str, bytes], ...]]:
     found = _KINDS.get((object_type, action))
     if found is None:
         event_type = change_event_type(SERVICE, object_type, action)
-        headers = [["event_type", event_type], *([k, v.decode()] for k, v in _HEADERS_PREFIX)]
+        headers = (("event_type", event_type.encode()), *_HEADERS_PREFIX)
         found = _KINDS[(object_type, action)] = (event_type, headers)
     return found
-
-
-def new_event_ids(n: int) -> list[str]:
-    """``n`` random (version 4) UUIDs as text, from one ``os.urandom`` call (uuid4() is ~4 µs)."""
-    raw = os.urandom(16 * n).hex()
-    out = []
-    for i in range(0, 32 * n, 32):
-        h = raw[i : i + 32]
-        out.append(f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{'89ab'[int(h[16], 16) & 3]}{h[17:20]}-{h[20:]}")
-    return out
 
 
 def _value(
@@ -123,7 +120,7 @@ def encode_change(actor: Actor, ch: Change, *, now: datetime | None = None) -> O
     """The outbox message of one change: envelope JSON, key ``{org}:{object_id}``, headers."""
     event_type, _ = _kind(ch.object_type, ch.action)
     org = ch.org_code or actor.org_code
-    (event_id,) = new_event_ids(1)
+    (event_id,) = uuid4_texts(1)
     value = _value(
         event_id,
         event_type,
@@ -171,22 +168,17 @@ def _validate_first(kind: tuple[str, str, str], value: bytes) -> None:
         _VALIDATED.add(kind)
 
 
-#: Columns of :attr:`OutboxRows.rows` (the kit's ``outbox`` table, as ``enqueue_messages`` fills it).
-OUTBOX_COLUMNS = ("topic", "msg_key", "msg_value", "headers", "event_id", "event_type")
-OutboxRow = tuple[str, bytes, bytes, list[list[str]], str, str]
-
-
 class OutboxRows:
-    """The change events of one big transaction encoded straight to ``outbox`` rows for ``COPY``
-    (same bytes, key, headers and validation as :func:`encode_changes`, without building a
-    :class:`Change` and an :class:`~g3n_kit.outbox.OutgoingMessage` per event). ``data`` must be
-    a dict of JSON-able values (datetimes are fine)."""
+    """The change events of one big transaction encoded straight to pack items of one outbox row
+    on ``ifm.events.v1`` (same bytes, key, headers and validation as :func:`encode_changes`,
+    without building a :class:`Change` and an :class:`~g3n_kit.outbox.OutgoingMessage` per event).
+    ``data`` must be a dict of JSON-able values (datetimes are fine)."""
 
     def __init__(self, actor: Actor, expected: int = 0) -> None:
         self.actor = actor
         self.at = _at(None)
-        self.rows: list[OutboxRow] = []
-        self._ids = new_event_ids(expected)
+        self.rows: list[PackItem] = []
+        self._ids = uuid4_texts(expected)
 
     def add(
         self,
@@ -198,7 +190,7 @@ class OutboxRows:
         revision: int | None,
     ) -> None:
         event_type, headers = _kind(object_type, action)
-        event_id = self._ids.pop() if self._ids else new_event_ids(1)[0]
+        event_id = self._ids.pop() if self._ids else uuid4_texts(1)[0]
         value = _value(
             event_id,
             event_type,
@@ -212,31 +204,29 @@ class OutboxRows:
             data,
         )
         _validate_first((org, object_type, action), value)
-        self.rows.append(
-            (topics.IFM_EVENTS, f"{org}:{object_id}".encode(), value, headers, event_id, event_type)
-        )
+        self.rows.append((f"{org}:{object_id}".encode(), value, headers))
 
 
-async def copy_outbox(conn: asyncpg.Connection, rows: Sequence[OutboxRow]) -> None:
-    """Write outbox rows with one binary ``COPY``."""
-    if rows:
-        await conn.copy_records_to_table("outbox", columns=OUTBOX_COLUMNS, records=rows)
+async def copy_outbox(conn: asyncpg.Connection, rows: Sequence[PackItem]) -> None:
+    """Write the change events to one packed outbox row."""
+    await enqueue_packed(conn, topics.IFM_EVENTS, rows)
+
+
+#: The outbox write inside a larger statement: parameters ``{0}``-``{2}`` as :func:`outbox_params`.
+OUTBOX_CTE = INSERT_PACKED_SQL
+
+
+def outbox_params(rows: Sequence[PackItem]) -> tuple[list[str], list[bytes], list[int]]:
+    """:class:`OutboxRows` rows as the three parameters of :data:`OUTBOX_CTE`."""
+    if not rows:
+        return [], [], []
+    return [topics.IFM_EVENTS], [pack(rows)], [len(rows)]
 
 
 async def emit(conn: asyncpg.Connection, actor: Actor, changes: Sequence[Change]) -> None:
     """Write the change events of one transaction to the outbox (in order)."""
     if changes:
         await enqueue_messages(conn, encode_changes(actor, changes))
-
-
-OUTBOX_CTE = """INSERT INTO outbox (topic, msg_key, msg_value, headers, event_id, event_type)
-    SELECT m.topic, decode(m.k, 'hex'), decode(m.v, 'hex'), m.h, m.e, m.t
-    FROM json_to_recordset({param}::json) AS m(topic text, k text, v text, h jsonb, e uuid, t text)"""
-
-
-def outbox_rows_of(rows: Sequence[OutboxRow]) -> list[dict[str, Any]]:
-    """:class:`OutboxRows` rows as JSON rows for :data:`OUTBOX_CTE`."""
-    return [{"topic": t, "k": k.hex(), "v": v.hex(), "h": h, "e": e, "t": et} for t, k, v, h, e, et in rows]
 
 
 async def emit_one(
