@@ -36,7 +36,9 @@ from common import bench_stack, git_rev, machine, produce, sale_messages, write_
 from floor import _consume, _raw_row
 from g3n_crm.settings import Settings
 from g3n_devstack.stack import Stack
+from g3n_influencer.settings import Settings as IfmSettings
 from harness import (
+    applied_counter,
     child_args,
     child_env,
     child_main,
@@ -52,6 +54,7 @@ CUSTOMERS = 20_000
 # applied concurrently. Measured (30,000 events, 3 runs each): 750 ~11.5k/s at ~130 MB peak RSS,
 # 1000 ~11.4k/s at 140-149 MB; 500 was slower (8.2k vs 9.7k/s with earlier GC settings).
 BATCH = int(os.environ.get("CRM_BENCH_MAX_BATCH") or Settings.model_fields["consumer_max_batch"].default)
+IFM_BATCH = str(IfmSettings.model_fields["consumer_max_batch"].default)
 LIMITS = """
 What limits it (`CRM_BENCH_STMTS=1` prints per-statement wall time, `CRM_BENCH_PROFILE=<file>`
 writes a cProfile of the consumer child): the consumer process itself. It is ~90% busy on one core
@@ -75,7 +78,6 @@ async def _child(dsn: str, bootstrap: str, topic: str, group: str, max_batch: in
     from g3n_crm.entrypoints.consumer_handlers import handle_scm_sales
     from g3n_kit.consumer import ConsumerLoop
     from g3n_kit.db import Database
-    from prometheus_client import REGISTRY
 
     if os.environ.get("CRM_BENCH_STMTS"):  # per-statement wall time, printed at the end
         _time_statements()
@@ -110,12 +112,12 @@ async def _child(dsn: str, bootstrap: str, topic: str, group: str, max_batch: in
     # Progress from the loop's own counter (incremented once a batch's transaction committed), not
     # from a `count(*)` on the inbox every few ms: that query took PostgreSQL CPU from the consumer.
     # The clock starts when the first batch is committed; that batch is not counted in the rate.
-    labels = {"group": group, "topic": topic}
+    applied = applied_counter(group, topic)
     t0 = 0.0
     first = 0
     try:
         while True:
-            seen = int(REGISTRY.get_sample_value("g3n_events_applied_total", labels) or 0)
+            seen = int(applied())
             if seen and not t0:
                 t0, first = time.perf_counter(), seen
             if seen >= n:
@@ -280,7 +282,7 @@ async def run(n: int, naive_n: int) -> None:
             setup="ifm_consumer:_setup_ifm",
             db_name="bench_crm_ifm",
             script="ifm_consumer.py",
-            args=(stack.kafka_bootstrap, topic, "ifm-beside", "1000", str(n)),
+            args=(stack.kafka_bootstrap, topic, "ifm-beside", IFM_BATCH, str(n)),
         )
         beside_elapsed, beside_rss = _run_child(
             beside_dsn, stack.kafka_bootstrap, topic, "crm-beside-ifm", BATCH, n

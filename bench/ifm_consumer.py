@@ -5,7 +5,7 @@ the same events at the same time (as in production both consume `scm.sales.v1`).
 
 * floor: the kit's floor path (consume + minimal decode + COPY + commit), from bench/floor.py;
 * ifm: `g3n_influencer`'s batch handler in the kit's ConsumerLoop, in a child process of its own
-  (as in production: uvloop, the consumer entrypoint's GC settings), 1000-event batches; first
+  (as in production: uvloop, the consumer entrypoint's GC settings), default batch size; first
   alone on the machine, then with the CRM's consumer beside it in another child;
 * naive: the same handler and loop with one event per transaction (max_batch=1), on a subset.
 
@@ -29,9 +29,22 @@ from typing import Any
 import asyncpg
 from common import bench_stack, git_rev, machine, produce, sale_messages, write_section
 from floor import _consume, _raw_row
-from harness import child_main, create_floor_table, print_result, result_line, spawn_child, start_beside
+from g3n_crm.settings import Settings as CrmSettings
+from g3n_influencer.settings import Settings as IfmSettings
+from harness import (
+    applied_counter,
+    child_main,
+    create_floor_table,
+    print_result,
+    result_line,
+    spawn_child,
+    start_beside,
+)
 
 CRM_CUSTOMERS = 20_000
+# Records per partition per poll: each service's default (G3N_IFM_/G3N_CRM_CONSUMER_MAX_BATCH).
+BATCH = str(IfmSettings.model_fields["consumer_max_batch"].default)
+CRM_BATCH = str(CrmSettings.model_fields["consumer_max_batch"].default)
 LIMITS = """
 How the batch is written: binary `COPY` per table (attributions, lines, earnings, ledger, outbox),
 then one statement for the tier counters and parked returns; change events are encoded straight
@@ -61,7 +74,6 @@ async def _child(dsn: str, bootstrap: str, topic: str, group: str, max_batch: in
     from g3n_influencer.entrypoints.consumer_handlers import make_scm_handler
     from g3n_kit.consumer import ConsumerLoop
     from g3n_kit.db import Database
-    from g3n_kit.metrics import EVENTS_APPLIED
 
     db = await Database.connect(dsn, min_size=4, max_size=8)
     if not os.environ.get("IFM_BENCH_DEFAULT_GC"):
@@ -93,11 +105,11 @@ async def _child(dsn: str, bootstrap: str, topic: str, group: str, max_batch: in
     # Progress from the kit's own counter (incremented after each batch's transaction commits,
     # just before its offsets are committed): polling the inbox with count(*) every few ms
     # cost the measured machine ~10% of its CPU. The database is checked after the run.
-    applied = EVENTS_APPLIED.labels(group, topic)
+    applied = applied_counter(group, topic)
     t0 = cpu0 = 0.0
     try:
         while True:
-            seen = applied._value.get()
+            seen = applied()
             if seen and not t0:
                 t0, cpu0 = time.perf_counter(), time.process_time()
             if seen >= n:
@@ -216,7 +228,7 @@ async def run(n: int, naive_n: int, *, with_crm: bool, write: bool) -> None:
             alone_dsn = await _setup_ifm(stack, "bench_ifm_alone")
             alone_elapsed, alone_rss_kb = _result(
                 spawn_child(
-                    "ifm_consumer.py", alone_dsn, stack.kafka_bootstrap, topic, "ifm-alone", "1000", str(n)
+                    "ifm_consumer.py", alone_dsn, stack.kafka_bootstrap, topic, "ifm-alone", BATCH, str(n)
                 )
             )
             alone = n / alone_elapsed
@@ -232,11 +244,11 @@ async def run(n: int, naive_n: int, *, with_crm: bool, write: bool) -> None:
                 setup="crm_consumer:_setup_crm",
                 db_name="bench_ifm_crm",
                 script="crm_consumer.py",
-                args=(stack.kafka_bootstrap, topic, "crm-beside", "1000", str(n)),
+                args=(stack.kafka_bootstrap, topic, "crm-beside", CRM_BATCH, str(n)),
                 note="; measuring IFM alone",
             )
         ifm_proc = spawn_child(
-            "ifm_consumer.py", dsn, stack.kafka_bootstrap, topic, "ifm-bench", "1000", str(n)
+            "ifm_consumer.py", dsn, stack.kafka_bootstrap, topic, "ifm-bench", BATCH, str(n)
         )
         elapsed, rss = _result(ifm_proc)
         crm_rate = crm_rss = None
@@ -276,7 +288,7 @@ async def run(n: int, naive_n: int, *, with_crm: bool, write: bool) -> None:
     )
     beside = ", with the CRM consumer beside it" if crm_rate is not None else ""
     main_row = (
-        f"| **IFM batch handler** (kit `ConsumerLoop`, 1000-event batches){beside}"
+        f"| **IFM batch handler** (kit `ConsumerLoop`, default batch size){beside}"
         f" | **{ifm:,.0f}** | {ifm / floor:.0%} |"
     )
     write_section(
@@ -288,7 +300,7 @@ commit {git_rev()}, {machine()}.
 {n:,} `scm.sale.recorded` events (two lines, promo code `ANNA10` of an active member of an active
 campaign), 4 partitions. Applied = code matched, member row locked (tier counter), attribution +
 lines + earning + accrual ledger row inserted, two change events in the outbox, inbox row,
-offsets committed — a fixed number of statements per 1000-event partition batch. The IFM consumer
+offsets committed — a fixed number of statements per partition batch. The IFM consumer
 runs in its own process. {crm_line}
 
 | path | events/s | vs floor |

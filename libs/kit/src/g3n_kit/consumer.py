@@ -199,7 +199,7 @@ class ConsumerLoop:
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             max_poll_records=self.max_batch,
-            max_partition_fetch_bytes=4 * 1024 * 1024,
+            max_partition_fetch_bytes=1024 * 1024,
             # A long database outage retries in place; keep the group membership meanwhile.
             max_poll_interval_ms=900_000,
             isolation_level="read_committed",

@@ -189,6 +189,18 @@ class OutboxRows:
         data: dict[str, Any],
         revision: int | None,
     ) -> None:
+        self.rows.append(self.encode(org, object_type, object_id, action, data, revision))
+
+    def encode(
+        self,
+        org: str,
+        object_type: str,
+        object_id: str,
+        action: str,
+        data: dict[str, Any],
+        revision: int | None,
+    ) -> PackItem:
+        """The pack item of one change event (not added to :attr:`rows`)."""
         event_type, headers = _kind(object_type, action)
         event_id = self._ids.pop() if self._ids else uuid4_texts(1)[0]
         value = _value(
@@ -204,7 +216,7 @@ class OutboxRows:
             data,
         )
         _validate_first((org, object_type, action), value)
-        self.rows.append((f"{org}:{object_id}".encode(), value, headers))
+        return (f"{org}:{object_id}".encode(), value, headers)
 
 
 async def copy_outbox(conn: asyncpg.Connection, rows: Sequence[PackItem]) -> None:

@@ -31,6 +31,7 @@ import orjson
 from g3n_contracts import ReturnRecorded, SaleRecorded
 from g3n_kit.errors import AppError, Conflict, InvalidState, NotFound
 from g3n_kit.ids import new_id
+from g3n_kit.outbox import PackItem
 
 from g3n_influencer.adapters import attributions as repo
 from g3n_influencer.adapters import campaigns as campaigns_repo
@@ -131,48 +132,152 @@ def _tier_json(tier: Tier | None) -> dict[str, Any] | None:
     }
 
 
+class _Rows(NamedTuple):
+    """What one new attribution writes (its earning's ``prior_orders`` is set under the member
+    lock)."""
+
+    att: repo.NewAttribution
+    lines: list[repo.NewLine]
+    earn: repo.NewEarning
+    entry: ledger.Entry
+    changes: tuple[PackItem, PackItem]
+
+
+def _rows(
+    d: Draft, content_hash: bytes, calc: EarningCalc, tier: dict[str, Any] | None, changes: events.OutboxRows
+) -> _Rows:
+    campaign = d.campaign
+    org, campaign_id, profile_id, order_id = d.org_code, campaign.campaign_id, d.profile_id, d.order_id
+    source, created_by = changes.actor.source, changes.actor.actor
+    att_id = new_id("att")
+    earning_id = "ern_" + att_id[4:]  # one earning per attribution: same body
+    net_sales = sum(ln.net_amount_minor for ln in d.lines)
+    currency, occurred_at, amount = d.currency, d.occurred_at, calc.amount_minor
+    available_at = occurred_at + timedelta(days=campaign.holding_days)
+    return _Rows(
+        {
+            "org_code": org,
+            "attribution_id": att_id,
+            "campaign_id": campaign_id,
+            "profile_id": profile_id,
+            "order_id": order_id,
+            "code": d.code,
+            "source": source,
+            "sale_id": d.sale_id,
+            "occurred_at": occurred_at,
+            "currency": currency,
+            "net_sales_minor": net_sales,
+            "content_hash": content_hash,
+            "created_by": created_by,
+        },
+        [
+            {
+                "org_code": org,
+                "attribution_id": att_id,
+                "position": pos,
+                "line_id": le.line_id,
+                "sku": le.sku,
+                "qty": le.qty,
+                "net_amount_minor": le.net_amount_minor,
+                "eligible": le.eligible,
+                "basis_minor": le.basis_minor,
+                "amount_minor": le.amount_minor,
+            }
+            for pos, le in enumerate(calc.lines)
+        ],
+        {
+            "org_code": org,
+            "earning_id": earning_id,
+            "attribution_id": att_id,
+            "profile_id": profile_id,
+            "campaign_id": campaign_id,
+            "order_id": order_id,
+            "currency": currency,
+            "occurred_at": occurred_at,
+            "basis_minor": calc.basis_minor,
+            "amount_minor": amount,
+            "rule": calc.rule,
+            "rate_bps": calc.rate_bps,
+            "flat_amount_minor": calc.flat_amount_minor,
+            "tier": tier,
+            "prior_orders": -1,  # set under the member lock
+            "holding_days": campaign.holding_days,
+            "status": "pending",
+            "available_at": available_at,
+        },
+        ledger.accrual(
+            org, profile_id, currency, earning_id, amount, source=source, actor=created_by, ref=order_id
+        ),
+        (
+            changes.encode(
+                org,
+                "attribution",
+                att_id,
+                "recorded",
+                {
+                    "attribution_id": att_id,
+                    "campaign_id": campaign_id,
+                    "profile_id": profile_id,
+                    "order_id": order_id,
+                    "code": d.code,
+                    "source": source,
+                    "sale_id": d.sale_id,
+                    "occurred_at": occurred_at,
+                    "currency": currency,
+                    "net_sales_minor": net_sales,
+                    "earning_ids": [earning_id],
+                },
+                1,
+            ),
+            changes.encode(
+                org,
+                "earning",
+                earning_id,
+                "created",
+                {
+                    "earning_id": earning_id,
+                    "attribution_id": att_id,
+                    "profile_id": profile_id,
+                    "campaign_id": campaign_id,
+                    "order_id": order_id,
+                    "amount_minor": amount,
+                    "currency": currency,
+                    "basis_minor": calc.basis_minor,
+                    "rule": calc.rule,
+                    "rate_bps": calc.rate_bps,
+                    "flat_amount_minor": calc.flat_amount_minor,
+                    "tier": tier,
+                    "status": "pending",
+                    "available_at": available_at,
+                },
+                1,
+            ),
+        ),
+    )
+
+
 async def apply_attributions(
     conn: asyncpg.Connection, drafts: Sequence[Draft], actor: Actor
 ) -> list[Outcome]:
-    """Record attributions and their earnings; returns one outcome per draft, in order."""
+    """Record attributions and their earnings; returns one outcome per draft, in order.
+
+    The member rows (tier counters) are the hot spot: every sale of a popular influencer, on
+    every partition, locks the same row until its transaction commits. So they are locked as
+    late as possible: the rows of drafts whose campaign has no tier ladder (their amounts do not
+    depend on the counter) are built before the lock; under it, drafts are checked against their
+    member and profile in order, counted, and laddered campaigns' drafts computed.
+    """
     outcomes: list[Outcome | None] = [None] * len(drafts)
     hashes = [d.content_hash() for d in drafts]
+    # Writers of the same order serialise here, so a later one sees the earlier one's attribution.
     await repo.lock_orders(conn, [(d.org_code, d.order_id) for d in drafts])
-    # Member rows first: two writers attributing the same order to a member serialise here, so
-    # the second one then sees the first one's attribution below (and replays or conflicts).
-    members = await repo.lock_members(
-        conn, [(d.org_code, d.campaign.campaign_id, d.profile_id) for d in drafts]
-    )
     found = await repo.existing(conn, list({d.key for d in drafts}))
-    first_in_batch: dict[tuple[str, str, str], tuple[str, bytes]] = {}
-    counted: dict[repo.MemberKey, int] = {k: m.counted_orders for k, m in members.items()}
-    deltas: dict[repo.MemberKey, int] = {}
     # The commission of an order depends only on its lines, the campaign's rule and the tier in
     # force, so a batch computes it once per distinct (campaign, tier, lines).
     calcs: dict[tuple[int, Tier | None, tuple[OrderLine, ...]], _Calc] = {}
 
-    atts: list[repo.NewAttribution] = []
-    lines: list[repo.NewLine] = []
-    earns: list[repo.NewEarning] = []
-    entries: list[ledger.Entry] = []
-    changes = events.OutboxRows(actor, expected=2 * len(drafts))
-    source, created_by = actor.source, actor.actor
-    for i, d in enumerate(drafts):
-        prior = found.get(d.key) or first_in_batch.get(d.key)
-        if prior is not None:
-            same = prior[1] == hashes[i]
-            outcomes[i] = Outcome("existing" if same else "conflict", prior[0])
-            continue
+    def calc_for(d: Draft, prior_orders: int) -> _Calc:
         campaign = d.campaign
-        org, campaign_id, profile_id, order_id = d.org_code, campaign.campaign_id, d.profile_id, d.order_id
-        mkey = (org, campaign_id, profile_id)
-        error = _check_state(d, members.get(mkey))
-        if error is not None:
-            outcomes[i] = Outcome("invalid", error=error)
-            continue
-        prior_orders = counted[mkey]
-        counted[mkey] = prior_orders + 1
-        deltas[mkey] = deltas.get(mkey, 0) + 1
         tier_in_force = tier_for(campaign.ladder, prior_orders) if campaign.ladder else None
         memo_key = (id(campaign), tier_in_force, d.lines)
         memo = calcs.get(memo_key)
@@ -186,119 +291,49 @@ async def apply_attributions(
                 excluded_skus=campaign.excluded_skus,
             )
             memo = calcs[memo_key] = (calc, _tier_json(calc.tier))
-        calc, tier = memo
-        att_id = new_id("att")
-        earning_id = "ern_" + att_id[4:]  # one earning per attribution: same body
+        return memo
+
+    changes = events.OutboxRows(actor, expected=2 * len(drafts))
+    early: dict[int, _Rows] = {}  # built before the member lock (dropped if a check fails below)
+    for i, d in enumerate(drafts):
+        if d.key not in found and not d.campaign.ladder:
+            early[i] = _rows(d, hashes[i], *calc_for(d, 0), changes)
+
+    members = await repo.lock_members(
+        conn, [(d.org_code, d.campaign.campaign_id, d.profile_id) for d in drafts]
+    )
+    first_in_batch: dict[tuple[str, str, str], tuple[str, bytes]] = {}
+    counted: dict[repo.MemberKey, int] = {k: m.counted_orders for k, m in members.items()}
+    deltas: dict[repo.MemberKey, int] = {}
+    written: list[_Rows] = []
+    for i, d in enumerate(drafts):
+        prior = found.get(d.key) or first_in_batch.get(d.key)
+        if prior is not None:
+            same = prior[1] == hashes[i]
+            outcomes[i] = Outcome("existing" if same else "conflict", prior[0])
+            continue
+        mkey = (d.org_code, d.campaign.campaign_id, d.profile_id)
+        error = _check_state(d, members.get(mkey))
+        if error is not None:
+            outcomes[i] = Outcome("invalid", error=error)
+            continue
+        prior_orders = counted[mkey]
+        counted[mkey] = prior_orders + 1
+        deltas[mkey] = deltas.get(mkey, 0) + 1
+        rows = early.get(i) or _rows(d, hashes[i], *calc_for(d, prior_orders), changes)
+        rows.earn["prior_orders"] = prior_orders
+        att_id = rows.att["attribution_id"]
         first_in_batch[d.key] = (att_id, hashes[i])
         outcomes[i] = Outcome("created", att_id)
-        net_sales = sum(ln.net_amount_minor for ln in d.lines)
-        currency, occurred_at, amount = d.currency, d.occurred_at, calc.amount_minor
-        atts.append(
-            {
-                "org_code": org,
-                "attribution_id": att_id,
-                "campaign_id": campaign_id,
-                "profile_id": profile_id,
-                "order_id": order_id,
-                "code": d.code,
-                "source": source,
-                "sale_id": d.sale_id,
-                "occurred_at": occurred_at,
-                "currency": currency,
-                "net_sales_minor": net_sales,
-                "content_hash": hashes[i],
-                "created_by": created_by,
-            }
-        )
-        for pos, le in enumerate(calc.lines):
-            lines.append(
-                {
-                    "org_code": org,
-                    "attribution_id": att_id,
-                    "position": pos,
-                    "line_id": le.line_id,
-                    "sku": le.sku,
-                    "qty": le.qty,
-                    "net_amount_minor": le.net_amount_minor,
-                    "eligible": le.eligible,
-                    "basis_minor": le.basis_minor,
-                    "amount_minor": le.amount_minor,
-                }
-            )
-        available_at = occurred_at + timedelta(days=campaign.holding_days)
-        earns.append(
-            {
-                "org_code": org,
-                "earning_id": earning_id,
-                "attribution_id": att_id,
-                "profile_id": profile_id,
-                "campaign_id": campaign_id,
-                "order_id": order_id,
-                "currency": currency,
-                "occurred_at": occurred_at,
-                "basis_minor": calc.basis_minor,
-                "amount_minor": amount,
-                "rule": calc.rule,
-                "rate_bps": calc.rate_bps,
-                "flat_amount_minor": calc.flat_amount_minor,
-                "tier": tier,
-                "prior_orders": prior_orders,
-                "holding_days": campaign.holding_days,
-                "status": "pending",
-                "available_at": available_at,
-            }
-        )
-        entries.append(
-            ledger.accrual(
-                org, profile_id, currency, earning_id, amount, source=source, actor=created_by, ref=order_id
-            )
-        )
-        changes.add(
-            org,
-            "attribution",
-            att_id,
-            "recorded",
-            {
-                "attribution_id": att_id,
-                "campaign_id": campaign_id,
-                "profile_id": profile_id,
-                "order_id": order_id,
-                "code": d.code,
-                "source": source,
-                "sale_id": d.sale_id,
-                "occurred_at": occurred_at,
-                "currency": currency,
-                "net_sales_minor": net_sales,
-                "earning_ids": [earning_id],
-            },
-            1,
-        )
-        changes.add(
-            org,
-            "earning",
-            earning_id,
-            "created",
-            {
-                "earning_id": earning_id,
-                "attribution_id": att_id,
-                "profile_id": profile_id,
-                "campaign_id": campaign_id,
-                "order_id": order_id,
-                "amount_minor": amount,
-                "currency": currency,
-                "basis_minor": calc.basis_minor,
-                "rule": calc.rule,
-                "rate_bps": calc.rate_bps,
-                "flat_amount_minor": calc.flat_amount_minor,
-                "tier": tier,
-                "status": "pending",
-                "available_at": available_at,
-            },
-            1,
-        )
+        written.append(rows)
+    atts = [r.att for r in written]
+    lines = [ln for r in written for ln in r.lines]
+    earns = [r.earn for r in written]
+    entries = [r.entry for r in written]
     if not atts:
         return [o for o in outcomes if o is not None]
-    now, parked = await repo.record_batch(conn, atts, lines, earns, entries, deltas, changes.rows)
+    outbox = [c for r in written for c in r.changes]
+    now, parked = await repo.record_batch(conn, atts, lines, earns, entries, deltas, outbox)
     if parked:
         await apply_returns(conn, [_from_parked(p) for p in parked], actor)
     if len(drafts) == 1 and not parked and atts:  # one HTTP call: answer from what was written
