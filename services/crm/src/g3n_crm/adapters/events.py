@@ -25,6 +25,7 @@ import orjson
 from g3n_contracts import new_event, topics
 from g3n_contracts.base import EventPayload
 from g3n_kit.ids import uuid4_texts
+from g3n_kit.jsonutil import exact
 from g3n_kit.outbox import OutgoingMessage, enqueue_messages, message_for
 
 SOURCE = "crm"
@@ -50,24 +51,26 @@ def change_message(
 ) -> OutgoingMessage:
     event_type = f"{SOURCE}.{change.object_type}.{change.action}"
     (event_id,) = uuid4_texts(1)
-    value = orjson.dumps(
-        {
-            "event_id": event_id,
-            "event_type": event_type,
-            "event_version": 1,
-            "occurred_at": _iso(at or datetime.now(UTC)),
-            "org_code": org_code,
-            "source": SOURCE,
-            "correlation_id": correlation_id,
-            "payload": {
-                "object_type": change.object_type,
-                "object_id": change.object_id,
-                "action": change.action,
-                "revision": change.revision,
-                "data": change.data,
+    value = exact(  # held until the batch is written: without orjson's spare output buffer
+        orjson.dumps(
+            {
+                "event_id": event_id,
+                "event_type": event_type,
+                "event_version": 1,
+                "occurred_at": _iso(at or datetime.now(UTC)),
+                "org_code": org_code,
+                "source": SOURCE,
+                "correlation_id": correlation_id,
+                "payload": {
+                    "object_type": change.object_type,
+                    "object_id": change.object_id,
+                    "action": change.action,
+                    "revision": change.revision,
+                    "data": change.data,
+                },
             },
-        },
-        option=orjson.OPT_UTC_Z | orjson.OPT_NON_STR_KEYS,
+            option=orjson.OPT_UTC_Z | orjson.OPT_NON_STR_KEYS,
+        )
     )
     return OutgoingMessage(
         topic=topics.CRM_EVENTS,
