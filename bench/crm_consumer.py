@@ -57,18 +57,18 @@ BATCH = int(os.environ.get("CRM_BENCH_MAX_BATCH") or Settings.model_fields["cons
 IFM_BATCH = str(IfmSettings.model_fields["consumer_max_batch"].default)
 LIMITS = """
 What limits it (`CRM_BENCH_STMTS=1` prints per-statement wall time, `CRM_BENCH_PROFILE=<file>`
-writes a cProfile of the consumer child): the consumer process itself. It is ~90% busy on one core
-at ~80 µs of CPU per sale: ~30 µs in the CRM handler (resolution, ledger domain, row building,
-change event), ~10 µs contract parsing in the kit loop, the rest asyncpg encoding/decoding, aiokafka
-and the event loop. PostgreSQL writes 5 rows and ~10 index entries per sale (inbox, `scm_sales`,
-lot, ledger entry, outbox; the account update is HOT) in 12 statements per partition batch; the
-machine stays ~70% busy because concurrent partition batches nearly always share a customer
-(1,000 sales over 20,000 customers each) and so queue on that account's row lock: only their
-reads and the kit's claim overlap. Beside the IFM consumer, two Python consumers, PostgreSQL and
-the broker share the 2 cores: the CRM rate drops to about two thirds (both services together apply
-~14,000 events/s). Python's cyclic GC was the largest single cost before the entrypoint's tuning
-(row 4). The batch size trades memory for statements: 750 records per partition is as fast as
-1,000 with ~15 MB less RSS, 500 was slower, 4,000 reached 232 MB.
+writes a cProfile of the consumer child): CPU. Alone, the consumer process is most of a core:
+per sale ~14% of its time is contract parsing in the kit loop (pydantic, ~10 µs), ~57% the CRM
+handler (resolution, ledger domain, rows, change event, and asyncpg's encoding and decoding for
+its ~12 statements per batch), the rest the kit's claim, aiokafka and the event loop (py-spy).
+PostgreSQL writes 5 heap rows per sale (inbox, `scm_sales`, lot, ledger entry; the account update
+is HOT) plus one packed outbox row per batch. Concurrent partition batches nearly always share a
+customer (750 sales over 20,000 customers each) and queue on that account's row lock, so only
+their reads and the kit's claim overlap. Beside the IFM consumer the machine is ~97% busy:
+`bench/pair_cpu.py` (section above) splits the CPU per sale between the two consumers,
+PostgreSQL and the broker. Python's cyclic GC was the largest single cost before the entrypoint's
+tuning (row 4). The batch size trades memory for statements: 750 records per partition is as
+fast as 1,000 with ~15 MB less RSS.
 """
 
 

@@ -46,22 +46,24 @@ CRM_CUSTOMERS = 20_000
 BATCH = str(IfmSettings.model_fields["consumer_max_batch"].default)
 CRM_BATCH = str(CrmSettings.model_fields["consumer_max_batch"].default)
 LIMITS = """
-How the batch is written: binary `COPY` per table (attributions, lines, earnings, ledger, outbox),
-then one statement for the tier counters and parked returns; change events are encoded straight
-to outbox rows with orjson; the commission is computed once per distinct (campaign, tier, lines)
-in a batch. The kit's loop keeps one batch in flight per partition and polls each partition on
-its own, so Python decodes one partition's batch while PostgreSQL writes another's; the consumer
-process freezes its start-up objects and collects the youngest generation every 50,000
-allocations (`g3n_kit.runtime.tune_gc`, `consumer_gc_threshold`).
+How the batch is written: binary `COPY` per table (attributions, lines, earnings, ledger), one
+packed outbox row holding all the change events (`g3n_kit.outbox.pack`), one statement for the
+tier counters and parked returns; change events are encoded straight to JSON with orjson; the
+commission is computed once per distinct (campaign, tier, lines) in a batch. The campaign member
+row (its tier counter) is locked as late as possible: in a campaign without a tier ladder a
+batch's rows are built before it, so the four partitions' batches, which all hit the one member
+of the benchmark's code, queue on that row only for their writes and commit.
 
-What limits it: CPU. Per sale the IFM consumer process spends ~60 µs of Python (the kit's contract
-parsing and inbox claim ~20 µs, matching, commission, rows and change events ~25 µs, asyncpg's
-encoding of the ~7 COPY rows ~15 µs) and PostgreSQL ~55 µs (8 heap rows — attribution, 2 lines,
-earning, ledger, 2 outbox, inbox — ~20 index entries, WAL). Alone, the machine is ~60% busy and
-the consumer passes 10,000 events/s; with the CRM consumer applying the same events beside it
-both cores are saturated (vmstat ~95% busy), so the two services share ~16,000 events/s between
-them. More would take fewer rows per sale (lines as an array on the attribution, one change event
-per sale) or a cheaper contract parse in the kit.
+What limits it: alone on the machine, the member row: the machine stayed under 70% busy
+(per-second /proc sampling) while the partitions' batches took turns on it. Beside the CRM
+consumer, CPU: the machine is ~97% busy and `bench/pair_cpu.py` (section above) splits the CPU
+per sale between the two consumers, PostgreSQL and the broker. Of the IFM
+consumer's own time (py-spy, same run): contract parsing ~16% (pydantic, ~10 µs per event), the
+handler ~50% (matching, commission, rows and change events ~25%, asyncpg's encoding of the COPY
+rows ~12%, other statements ~10%), the kit's inbox claim ~5%, aiokafka ~3%. PostgreSQL writes 6
+heap rows per sale (attribution, 2 lines, earning, ledger, inbox) and ~18 index entries.
+Getting both services to 10,000 events/s together needs ~20% less CPU per sale across the
+machine: fewer rows per sale (lines as arrays on the attribution), a cheaper contract parse.
 """
 
 

@@ -6,9 +6,9 @@ back returns per line and unit, parking those whose order has no attribution yet
 (:func:`record_attribution`) and the SCM consumer (:func:`record_sales`, :func:`record_returns`)
 only differ in how they resolve the campaign and profile.
 
-Lock order (everywhere in the service): campaign (share) → profile (share/update) → campaign
-member → earnings in id order → carry-over → payout. The earning row lock also guards its
-attribution and lines.
+Lock order (everywhere in the service): order (advisory, attribution and returns) → campaign
+(share) → profile (share/update) → campaign member → earnings in id order → carry-over → payout.
+The earning row lock also guards its attribution and lines.
 
 Matching SCM sales: a sale's ``referral_code`` and ``promo_codes`` are looked up (case-
 insensitively) among the codes of active profiles that are active members of active campaigns
