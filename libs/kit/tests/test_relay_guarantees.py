@@ -102,3 +102,25 @@ async def test_outbox_purge_deletes_only_rows_sent_before_the_retention(stack: A
             assert await conn.fetchval("SELECT count(*) FROM outbox WHERE sent_at IS NOT NULL") == 100
     finally:
         await db.close()
+
+
+async def test_packed_rows_are_unreadable_to_a_relay_of_the_previous_version(stack: Any) -> None:
+    """A relay from before packing read `headers` and `msg_value` of every row: packed rows give it
+    NULL headers to fail on (and retry) rather than NULL values to publish as tombstones."""
+    from g3n_kit.db import Database
+    from g3n_kit.outbox import OutgoingMessage, enqueue_messages, outbox_messages
+
+    dsn = await stack.aensure_database(f"kit_packed_{uuid.uuid4().hex[:8]}")
+    await migrate(dsn, [KIT_MIGRATIONS])
+    db = await Database.connect(dsn)
+    try:
+        async with db.transaction() as conn:
+            await enqueue_messages(conn, [OutgoingMessage("t", b"k", b"v", [("h", b"1")])] * 3)
+        async with db.connection() as conn:
+            row = await conn.fetchrow("SELECT headers, msg_value, message_count FROM outbox")
+            assert (row["headers"], row["msg_value"], row["message_count"]) == (None, None, 3)
+            assert [(m.key, m.value, m.headers) for m in await outbox_messages(conn)] == [
+                (b"k", b"v", [("h", b"1")])
+            ] * 3
+    finally:
+        await db.close()

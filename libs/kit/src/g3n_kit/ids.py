@@ -18,15 +18,17 @@ import time
 
 CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 _RANDOM_DIGIT = bytes.maketrans(bytes(range(256)), bytes(ord(CROCKFORD[b & 31]) for b in range(256)))
-_clock: list[object] = [-1, ""]  # the last millisecond seen and its 10 digits
+_clock: tuple[int, str] = (-1, "")  # the last millisecond seen and its 10 digits, swapped whole
 
 
 def _time_digits() -> str:
+    global _clock
     ms = time.time_ns() // 1_000_000
-    if ms != _clock[0]:
+    seen, digits = _clock
+    if ms != seen:
         digits = "".join(CROCKFORD[(ms >> shift) & 31] for shift in range(45, -1, -5))
-        _clock[0], _clock[1] = ms, digits
-    return _clock[1]  # type: ignore[return-value]
+        _clock = (ms, digits)
+    return digits
 
 
 def new_id(prefix: str) -> str:

@@ -48,21 +48,21 @@ def message_for(topic: str, envelope: EventEnvelope) -> OutgoingMessage:
     )
 
 
-PackItem = tuple[bytes | None, bytes, tuple[tuple[str, bytes], ...]]
+PackItem = tuple[bytes | None, bytes, tuple[tuple[str, bytes | None], ...]]
 """One message to pack: key, value, headers (a tuple, so packed header blocks can be cached)."""
 
 _PACK_VERSION = b"\x01"
 _LENGTHS = struct.Struct(">iI")
 _COUNT = struct.Struct(">H")
-_HEADER = struct.Struct(">HI")
+_HEADER = struct.Struct(">Hi")  # name length, value length (-1: a null header value)
 
 
 @functools.lru_cache(maxsize=1024)  # a service sends a handful of header sets (event type, content type)
-def _packed_headers(headers: tuple[tuple[str, bytes], ...]) -> bytes:
+def _packed_headers(headers: tuple[tuple[str, bytes | None], ...]) -> bytes:
     parts = [_COUNT.pack(len(headers))]
     for name, value in headers:
         raw = name.encode()
-        parts += [_HEADER.pack(len(raw), len(value)), raw, value]
+        parts += [_HEADER.pack(len(raw), -1 if value is None else len(value)), raw, value or b""]
     return b"".join(parts)
 
 
@@ -81,7 +81,7 @@ def pack(items: Iterable[PackItem]) -> bytes:
     return b"".join(parts)
 
 
-def unpack(blob: bytes) -> list[tuple[bytes | None, bytes, list[tuple[str, bytes]]]]:
+def unpack(blob: bytes) -> list[tuple[bytes | None, bytes, list[tuple[str, bytes | None]]]]:
     """The messages of a packed outbox row, in order (``ValueError`` if it is not one)."""
     if blob[:1] != _PACK_VERSION:
         raise ValueError(f"unknown outbox pack version {blob[:1]!r}")
@@ -91,8 +91,8 @@ def unpack(blob: bytes) -> list[tuple[bytes | None, bytes, list[tuple[str, bytes
         raise ValueError(f"truncated outbox pack: {exc}") from None
 
 
-def _unpack(blob: bytes) -> list[tuple[bytes | None, bytes, list[tuple[str, bytes]]]]:
-    out: list[tuple[bytes | None, bytes, list[tuple[str, bytes]]]] = []
+def _unpack(blob: bytes) -> list[tuple[bytes | None, bytes, list[tuple[str, bytes | None]]]]:
+    out: list[tuple[bytes | None, bytes, list[tuple[str, bytes | None]]]] = []
     pos, end = 1, len(blob)
     while pos < end:
         key_len, value_len = _LENGTHS.unpack_from(blob, pos)
@@ -103,14 +103,17 @@ def _unpack(blob: bytes) -> list[tuple[bytes | None, bytes, list[tuple[str, byte
         value, pos = blob[pos : pos + value_len], pos + value_len
         (count,) = _COUNT.unpack_from(blob, pos)
         pos += _COUNT.size
-        headers = []
+        headers: list[tuple[str, bytes | None]] = []
         for _ in range(count):
             name_len, hv_len = _HEADER.unpack_from(blob, pos)
             pos += _HEADER.size
             name = blob[pos : pos + name_len].decode()
             pos += name_len
-            headers.append((name, blob[pos : pos + hv_len]))
-            pos += hv_len
+            if hv_len < 0:
+                headers.append((name, None))
+            else:
+                headers.append((name, blob[pos : pos + hv_len]))
+                pos += hv_len
         if pos > end:
             raise ValueError("truncated outbox pack")
         out.append((key, value, headers))
@@ -126,9 +129,9 @@ def packed_rows(messages: Iterable[OutgoingMessage]) -> tuple[list[str], list[by
 
 
 INSERT_PACKED_SQL = (
-    "INSERT INTO outbox (topic, messages, message_count)"
-    " SELECT t, m, n FROM unnest({0}::text[], {1}::bytea[], {2}::int[]) WITH ORDINALITY AS u(t, m, n, i)"
-    " ORDER BY i"
+    "INSERT INTO outbox (topic, messages, message_count, headers)"  # NULL headers: see migration 0003
+    " SELECT t, m, n, NULL FROM unnest({0}::text[], {1}::bytea[], {2}::int[])"
+    " WITH ORDINALITY AS u(t, m, n, i) ORDER BY i"
 )
 """The outbox write as SQL (``.format`` the three parameter names, e.g. ``"$1", "$2", "$3"``),
 for services that write it inside a larger statement; parameters as :func:`packed_rows` gives."""
@@ -155,7 +158,7 @@ class StoredMessage:
     topic: str
     key: bytes | None
     value: bytes
-    headers: list[tuple[str, bytes]]
+    headers: list[tuple[str, bytes | None]]
     sent_at: datetime | None
 
 
@@ -168,6 +171,10 @@ def stored_messages(row: asyncpg.Record) -> list[StoredMessage]:
         items = [(row["msg_key"], row["msg_value"], headers)]
     else:
         items = unpack(row["messages"])
+        if len(items) != row["message_count"]:  # a pack cut at a message boundary unpacks cleanly
+            raise ValueError(
+                f"outbox row {row['id']}: {len(items)} messages in its pack, {row['message_count']} recorded"
+            )
     return [StoredMessage(row["id"], row["topic"], k, v, h, row["sent_at"]) for k, v, h in items]
 
 
@@ -176,7 +183,7 @@ async def outbox_messages(
 ) -> list[StoredMessage]:
     """Every message in the outbox (of ``topic``; in rows after ``after_id``), in publishing order."""
     rows = await conn.fetch(
-        "SELECT id, topic, msg_key, msg_value, headers, messages, sent_at FROM outbox"
+        "SELECT id, topic, msg_key, msg_value, headers, messages, message_count, sent_at FROM outbox"
         " WHERE ($1::text IS NULL OR topic = $1) AND id > $2 ORDER BY id",
         topic,
         after_id,

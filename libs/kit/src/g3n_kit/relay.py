@@ -51,7 +51,8 @@ class OutboxRelay:
             try:
                 while not stop.is_set():
                     sent = await self.publish_once(producer)
-                    if not sent and await _sleep_or_stop(stop, self.idle_s):
+                    # Fewer than a round's worth: the backlog was drained when it was read.
+                    if sent < self.batch and await _sleep_or_stop(stop, self.idle_s):
                         return
             finally:
                 await lock_conn.execute("SELECT pg_advisory_unlock($1)", _RELAY_LOCK)
@@ -76,11 +77,11 @@ class OutboxRelay:
                 for m in stored_messages(row):
                     futures.append(await producer.send(m.topic, value=m.value, key=m.key, headers=m.headers))
             await asyncio.gather(*futures)  # every record acknowledged by the broker (acks=all)
-            for row in rows:
-                OUTBOX_PUBLISHED.labels(row["topic"]).inc(row["message_count"])
             await conn.execute(
                 "UPDATE outbox SET sent_at = now() WHERE id = ANY($1::bigint[])", [r["id"] for r in rows]
             )
+            for row in rows:
+                OUTBOX_PUBLISHED.labels(row["topic"]).inc(row["message_count"])
             OUTBOX_BACKLOG.set(await backlog(conn))
             return sum(int(r["message_count"]) for r in rows)
 

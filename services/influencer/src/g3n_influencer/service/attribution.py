@@ -6,8 +6,8 @@ back returns per line and unit, parking those whose order has no attribution yet
 (:func:`record_attribution`) and the SCM consumer (:func:`record_sales`, :func:`record_returns`)
 only differ in how they resolve the campaign and profile.
 
-Lock order (everywhere in the service): order (advisory, attribution and returns) → campaign
-(share) → profile (share/update) → campaign member → earnings in id order → carry-over → payout.
+Lock order (everywhere in the service): campaign (share) → order (advisory, attribution and
+returns) → profile (share/update) → campaign member → earnings in id order → carry-over → payout.
 The earning row lock also guards its attribution and lines.
 
 Matching SCM sales: a sale's ``referral_code`` and ``promo_codes`` are looked up (case-
@@ -91,6 +91,10 @@ class Outcome:
 
 
 def _check_state(d: Draft, member: repo.MemberLock | None) -> AppError | None:
+    return _check_campaign(d) or _check_member(d, member)
+
+
+def _check_campaign(d: Draft) -> AppError | None:
     try:
         check_attributable(
             campaign_id=d.campaign.campaign_id,
@@ -106,6 +110,13 @@ def _check_state(d: Draft, member: repo.MemberLock | None) -> AppError | None:
                 state=d.campaign.status,
                 required=f"currency {d.campaign.currency}",
             )
+    except AppError as exc:
+        return exc
+    return None
+
+
+def _check_member(d: Draft, member: repo.MemberLock | None) -> AppError | None:
+    try:
         if member is None or member.status != "active":
             raise InvalidState(
                 f"profile {d.profile_id} is not an active member of campaign {d.campaign.campaign_id}",
@@ -296,7 +307,7 @@ async def apply_attributions(
     changes = events.OutboxRows(actor, expected=2 * len(drafts))
     early: dict[int, _Rows] = {}  # built before the member lock (dropped if a check fails below)
     for i, d in enumerate(drafts):
-        if d.key not in found and not d.campaign.ladder:
+        if d.key not in found and not d.campaign.ladder and _check_campaign(d) is None:
             early[i] = _rows(d, hashes[i], *calc_for(d, 0), changes)
 
     members = await repo.lock_members(
