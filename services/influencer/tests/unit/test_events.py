@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from g3n_contracts import ChangeEvent, encode_event, kafka_key, parse_event
-from g3n_influencer.adapters.events import Change, OutboxRows, encode_change
+from g3n_influencer.adapters.events import Change, ChangeEncoder, encode_change
 from g3n_influencer.service.context import Actor
 from g3n_influencer.service.models import TierOut
 
@@ -53,16 +53,18 @@ def test_models_and_other_orgs_are_encoded() -> None:
 
 def test_outbox_rows_are_the_contracts_envelopes_with_fresh_version_4_ids() -> None:
     at = datetime(2026, 11, 20, 14, 3, 11, tzinfo=UTC)
-    rows = OutboxRows(Actor("acme", "consumer:ifm.scm", source="scm"), expected=1)
-    rows.add("acme", "earning", "ern_1", "created", {"amount_minor": 450, "available_at": at}, 1)
-    rows.add("other", "attribution", "att_1", "recorded", {"earning_ids": ["ern_1"]}, 1)
-    first, second = (parse_event(r[1]) for r in rows.rows)
+    enc = ChangeEncoder(Actor("acme", "consumer:ifm.scm", source="scm"), expected=1)
+    items = [
+        enc.encode("acme", "earning", "ern_1", "created", {"amount_minor": 450, "available_at": at}, 1),
+        enc.encode("other", "attribution", "att_1", "recorded", {"earning_ids": ["ern_1"]}, 1),
+    ]
+    first, second = (parse_event(r[1]) for r in items)
     assert (first.event_type, first.org_code, first.event_id.version) == ("ifm.earning.created", "acme", 4)
     assert first.payload_as(ChangeEvent).data == {"amount_minor": 450, "available_at": "2026-11-20T14:03:11Z"}
-    assert (second.org_code, rows.rows[1][0], second.event_type) == (
+    assert (second.org_code, items[1][0], second.event_type) == (
         "other",
         b"other:att_1",
         "ifm.attribution.recorded",
     )
-    assert rows.rows[0][2] == (("event_type", b"ifm.earning.created"), ("content-type", b"application/json"))
+    assert items[0][2] == (("event_type", b"ifm.earning.created"), ("content-type", b"application/json"))
     assert first.event_id != second.event_id

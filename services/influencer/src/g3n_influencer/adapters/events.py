@@ -7,7 +7,7 @@ The SCM consumer writes thousands of these per batch, so they are encoded straig
 envelope's JSON with orjson (about 2 µs each instead of ~25 µs through pydantic; datetimes are
 written by orjson exactly as pydantic writes them, anything orjson does not know goes through
 pydantic's encoder), and a batch takes them as ready pack items for one outbox row
-(:class:`OutboxRows`) instead of :class:`~g3n_kit.outbox.OutgoingMessage` objects. The first event
+(:class:`ChangeEncoder`) instead of :class:`~g3n_kit.outbox.OutgoingMessage` objects. The first event
 of every (org, object type, action) a process encodes is validated against the contract's
 envelope model, so a shape the contract rejects fails loudly instead of
 reaching the topic; ``tests/unit/test_events.py`` pins the encoding to the contract's.
@@ -173,8 +173,8 @@ def _validate_first(kind: tuple[str, str, str], value: bytes) -> None:
         _VALIDATED.add(kind)
 
 
-class OutboxRows:
-    """The change events of one big transaction encoded straight to pack items of one outbox row
+class ChangeEncoder:
+    """The change events of one big transaction encoded straight to pack items for one outbox row
     on ``ifm.events.v1`` (same bytes, key, headers and validation as :func:`encode_changes`,
     without building a :class:`Change` and an :class:`~g3n_kit.outbox.OutgoingMessage` per event).
     ``data`` must be a dict of JSON-able values (datetimes are fine)."""
@@ -182,19 +182,7 @@ class OutboxRows:
     def __init__(self, actor: Actor, expected: int = 0) -> None:
         self.actor = actor
         self.at = _at(None)
-        self.rows: list[PackItem] = []
         self._ids = uuid4_texts(expected)
-
-    def add(
-        self,
-        org: str,
-        object_type: str,
-        object_id: str,
-        action: str,
-        data: dict[str, Any],
-        revision: int | None,
-    ) -> None:
-        self.rows.append(self.encode(org, object_type, object_id, action, data, revision))
 
     def encode(
         self,
@@ -205,7 +193,7 @@ class OutboxRows:
         data: dict[str, Any],
         revision: int | None,
     ) -> PackItem:
-        """The pack item of one change event (not added to :attr:`rows`)."""
+        """The pack item (key, value, headers) of one change event."""
         event_type, headers = _kind(object_type, action)
         event_id = self._ids.pop() if self._ids else uuid4_texts(1)[0]
         value = _value(
@@ -234,7 +222,7 @@ OUTBOX_CTE = INSERT_PACKED_SQL
 
 
 def outbox_params(rows: Sequence[PackItem]) -> tuple[list[str], list[bytes], list[int]]:
-    """:class:`OutboxRows` rows as the three parameters of :data:`OUTBOX_CTE`."""
+    """:class:`ChangeEncoder` items as the three parameters of :data:`OUTBOX_CTE`."""
     if not rows:
         return [], [], []
     return [topics.IFM_EVENTS], [pack(rows)], [len(rows)]

@@ -155,7 +155,11 @@ class _Rows(NamedTuple):
 
 
 def _rows(
-    d: Draft, content_hash: bytes, calc: EarningCalc, tier: dict[str, Any] | None, changes: events.OutboxRows
+    d: Draft,
+    content_hash: bytes,
+    calc: EarningCalc,
+    tier: dict[str, Any] | None,
+    changes: events.ChangeEncoder,
 ) -> _Rows:
     campaign = d.campaign
     org, campaign_id, profile_id, order_id = d.org_code, campaign.campaign_id, d.profile_id, d.order_id
@@ -165,19 +169,22 @@ def _rows(
     net_sales = sum(ln.net_amount_minor for ln in d.lines)
     currency, occurred_at, amount = d.currency, d.occurred_at, calc.amount_minor
     available_at = occurred_at + timedelta(days=campaign.holding_days)
+    recorded: dict[str, Any] = {  # the attribution.recorded event's data (+ earning_ids below)
+        "attribution_id": att_id,
+        "campaign_id": campaign_id,
+        "profile_id": profile_id,
+        "order_id": order_id,
+        "code": d.code,
+        "source": source,
+        "sale_id": d.sale_id,
+        "occurred_at": occurred_at,
+        "currency": currency,
+        "net_sales_minor": net_sales,
+    }
     return _Rows(
         {
             "org_code": org,
-            "attribution_id": att_id,
-            "campaign_id": campaign_id,
-            "profile_id": profile_id,
-            "order_id": order_id,
-            "code": d.code,
-            "source": source,
-            "sale_id": d.sale_id,
-            "occurred_at": occurred_at,
-            "currency": currency,
-            "net_sales_minor": net_sales,
+            **recorded,  # type: ignore[typeddict-item]
             "content_hash": content_hash,
             "created_by": created_by,
         },
@@ -221,24 +228,7 @@ def _rows(
         ),
         (
             changes.encode(
-                org,
-                "attribution",
-                att_id,
-                "recorded",
-                {
-                    "attribution_id": att_id,
-                    "campaign_id": campaign_id,
-                    "profile_id": profile_id,
-                    "order_id": order_id,
-                    "code": d.code,
-                    "source": source,
-                    "sale_id": d.sale_id,
-                    "occurred_at": occurred_at,
-                    "currency": currency,
-                    "net_sales_minor": net_sales,
-                    "earning_ids": [earning_id],
-                },
-                1,
+                org, "attribution", att_id, "recorded", {**recorded, "earning_ids": [earning_id]}, 1
             ),
             changes.encode(
                 org,
@@ -304,7 +294,7 @@ async def apply_attributions(
             memo = calcs[memo_key] = (calc, _tier_json(calc.tier))
         return memo
 
-    changes = events.OutboxRows(actor, expected=2 * len(drafts))
+    changes = events.ChangeEncoder(actor, expected=2 * len(drafts))
     early: dict[int, _Rows] = {}  # built before the member lock (dropped if a check fails below)
     for i, d in enumerate(drafts):
         if d.key not in found and not d.campaign.ladder and _check_campaign(d) is None:
