@@ -56,14 +56,15 @@ of the benchmark's code, queue on that row only for their writes and commit.
 
 What limits it: alone on the machine, the member row: the machine stayed under 70% busy
 (per-second /proc sampling) while the partitions' batches took turns on it. Beside the CRM
-consumer, CPU: the machine is ~97% busy and `bench/pair_cpu.py` (section above) splits the CPU
-per sale between the two consumers, PostgreSQL and the broker. Of the IFM
-consumer's own time (py-spy, same run): contract parsing ~16% (pydantic, ~10 µs per event), the
-handler ~50% (matching, commission, rows and change events ~25%, asyncpg's encoding of the COPY
+consumer, CPU: the machine is ~95% busy and `bench/pair_cpu.py` (section above) splits the CPU
+per sale between the two consumers, PostgreSQL and the broker. Of the IFM consumer's own time
+(`uvx py-spy record` on it, CRM consumer beside it): contract parsing ~16% (pydantic, ~10 µs per
+event), the handler ~50% (matching, commission, rows and change events ~25%, asyncpg's encoding of the COPY
 rows ~12%, other statements ~10%), the kit's inbox claim ~5%, aiokafka ~3%. PostgreSQL writes 6
 heap rows per sale (attribution, 2 lines, earning, ledger, inbox) and ~18 index entries.
-Getting both services to 10,000 events/s together needs ~20% less CPU per sale across the
-machine: fewer rows per sale (lines as arrays on the attribution), a cheaper contract parse.
+Getting both services to 10,000 events/s together needs ~25-30% less CPU per sale across the
+machine (section above): fewer rows per sale (lines as arrays on the attribution), a cheaper
+contract parse, less Python per row.
 """
 
 
