@@ -148,3 +148,39 @@ async def test_validation_names_fields(ifm: Ifm) -> None:
     )
     paths = {f["path"] for f in err["details"]["fields"]}
     assert {"name", "currency", "starts_at", "bogus"} <= paths
+
+
+async def test_an_order_dated_beyond_year_9000_is_a_validation_error_not_a_crash(ifm: Ifm) -> None:
+    """Its earning would become available after the last representable date: the call names the
+    field, for a campaign without a tier ladder (whose rows are built before the member lock)
+    with an end date and without one."""
+    prof = await _profile(ifm, "farfuture", ["FAR10"])
+    for ends_at in ("2027-01-01T00:00:00Z", None):
+        cmp = await ifm.data(
+            "/campaign/create",
+            {
+                "name": f"far {ends_at}",
+                "currency": "USD",
+                "starts_at": T0,
+                "ends_at": ends_at,
+                "commission": {"type": "percent", "rate_bps": 1000},
+                "holding_days": 180,
+                "profile_ids": [prof["profile_id"]],
+            },
+        )
+        await ifm.call(
+            "/campaign/status/set",
+            {"campaign_id": cmp["campaign_id"], "expected_revision": 1, "status": "active"},
+        )
+        body = {
+            "campaign_id": cmp["campaign_id"],
+            "code": "far10",
+            "order_id": "o-far",
+            "occurred_at": "9999-12-31T00:00:00Z",
+            "currency": "USD",
+            "lines": [{"line_id": "1", "sku": "A", "qty": 1, "net_amount_minor": 1000}],
+        }
+        err = await ifm.error("/attribution/record", body, "validation-error")
+        assert err["details"]["fields"][0]["path"] == "occurred_at"
+        ok = await ifm.data("/attribution/record", {**body, "occurred_at": "2026-11-20T00:00:00Z"})
+        assert ok["earnings"][0]["amount_minor"] == 100

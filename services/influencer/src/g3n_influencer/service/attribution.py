@@ -23,13 +23,13 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, NamedTuple
 
 import asyncpg
 import orjson
 from g3n_contracts import ReturnRecorded, SaleRecorded
-from g3n_kit.errors import AppError, Conflict, InvalidState, NotFound
+from g3n_kit.errors import AppError, Conflict, InvalidState, NotFound, ValidationFailed
 from g3n_kit.ids import new_id
 from g3n_kit.outbox import PackItem
 
@@ -90,12 +90,21 @@ class Outcome:
     created: Attribution | None = None  # the new attribution as written (no parked return touched it)
 
 
+# available_at = occurred_at + holding_days (at most 180, models.py) must stay a datetime.
+_LATEST_OCCURRED_AT = datetime(9000, 1, 1, tzinfo=UTC)
+
+
 def _check_state(d: Draft, member: repo.MemberLock | None) -> AppError | None:
     return _check_campaign(d) or _check_member(d, member)
 
 
 def _check_campaign(d: Draft) -> AppError | None:
     try:
+        if d.occurred_at > _LATEST_OCCURRED_AT:  # its earning's available_at would not be a date
+            raise ValidationFailed(
+                "occurred_at is too far in the future",
+                [{"path": "occurred_at", "message": f"must be before {_LATEST_OCCURRED_AT:%Y-%m-%d}"}],
+            )
         check_attributable(
             campaign_id=d.campaign.campaign_id,
             status=d.campaign.status,
