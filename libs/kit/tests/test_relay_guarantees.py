@@ -124,3 +124,61 @@ async def test_packed_rows_are_unreadable_to_a_relay_of_the_previous_version(sta
             ] * 3
     finally:
         await db.close()
+
+
+async def test_rows_written_before_packing_are_published_after_the_upgrade_in_order(stack: Any) -> None:
+    """A database that still holds unsent one-message rows when 0003/0004 arrive: the upgrade
+    keeps them, and the relay publishes them, headers included, before the packed rows after them."""
+    from dataclasses import dataclass
+
+    from aiokafka import AIOKafkaProducer
+    from g3n_kit.db import Database
+    from g3n_kit.migrations import Migration, MigrationSource
+    from g3n_kit.outbox import OutgoingMessage, enqueue_messages
+    from g3n_kit.relay import OutboxRelay
+
+    @dataclass(frozen=True)
+    class Before(MigrationSource):  # the kit's migrations as they were before packing
+        def load(self) -> list[Migration]:
+            return [m for m in super().load() if m.version <= 2]
+
+    topic = f"kit.upgrade.{uuid.uuid4().hex[:8]}"
+    await stack.acreate_topics([topic], partitions=1)
+    dsn = await stack.aensure_database(f"kit_upgrade_{uuid.uuid4().hex[:8]}")
+    await migrate(dsn, [Before("kit", "g3n_kit.sql")])
+    conn = await asyncpg.connect(dsn)
+    try:  # what the previous version's enqueue_messages wrote, one row per message
+        await conn.executemany(
+            "INSERT INTO outbox (topic, msg_key, msg_value, headers, event_id, event_type)"
+            " VALUES ($1, $2, $3, $4::jsonb, $5::uuid, $6)",
+            [
+                (topic, b"k", f"old-{i}".encode(), '[["event_type", "x.y.z"]]', str(uuid.uuid4()), "x.y.z")
+                for i in range(3)
+            ],
+        )
+    finally:
+        await conn.close()
+    assert await migrate(dsn, [KIT_MIGRATIONS]) == [
+        "kit/0003_packed_outbox.sql",
+        "kit/0004_validate_outbox_forms.sql",
+    ]
+
+    db = await Database.connect(dsn)
+    producer = AIOKafkaProducer(bootstrap_servers=stack.kafka_bootstrap, enable_idempotence=True, acks="all")
+    await producer.start()
+    try:
+        async with db.transaction() as c:
+            await enqueue_messages(
+                c, [OutgoingMessage(topic, b"k", f"new-{i}".encode(), []) for i in range(2)]
+            )
+        relay = OutboxRelay(db=db, bootstrap=stack.kafka_bootstrap, batch=2)
+        while await relay.publish_once(producer):
+            pass
+        async with db.connection() as c:
+            assert await c.fetchval("SELECT count(*) FROM outbox WHERE sent_at IS NULL") == 0
+    finally:
+        await producer.stop()
+        await db.close()
+    records = await read_all(stack.kafka_bootstrap, topic, expect=5, timeout=30)
+    assert [r.value for r in records] == [b"old-0", b"old-1", b"old-2", b"new-0", b"new-1"]
+    assert [list(r.headers) for r in records[:3]] == [[("event_type", b"x.y.z")]] * 3
