@@ -11,6 +11,7 @@ import asyncpg
 from g3n_kit.errors import NotFound
 from g3n_kit.paging import Cursor, keyset_condition, page_of, start_cursor
 
+from g3n_influencer.adapters import ledger
 from g3n_influencer.service.models import (
     Earning,
     EarningLineOut,
@@ -58,6 +59,33 @@ class EarningState:
 
     def clear_hold(self) -> None:
         self.held_from = self.hold_reason = self.hold_until = self.hold_dispute_id = self.held_at = None
+
+    def move(
+        self,
+        kind: str,
+        *,
+        status_from: str,
+        status_to: str,
+        source: str,
+        actor: str | None,
+        reason: str | None = None,
+        dispute_id: str | None = None,
+    ) -> ledger.Entry:
+        """The ledger entry of a status move of this earning, for its net amount."""
+        return ledger.move(
+            self.org_code,
+            self.profile_id,
+            self.currency,
+            self.earning_id,
+            kind,
+            self.net_minor,
+            status_from=status_from,
+            status_to=status_to,
+            source=source,
+            actor=actor,
+            reason=reason,
+            dispute_id=dispute_id,
+        )
 
 
 def state_of(org: str, r: asyncpg.Record) -> EarningState:

@@ -80,13 +80,8 @@ def hold_states(
     now = _now()
     for s in states:
         entries.append(
-            ledger.move(
-                s.org_code,
-                s.profile_id,
-                s.currency,
-                s.earning_id,
+            s.move(
                 "hold",
-                s.net_minor,
                 status_from=s.status,
                 status_to="held",
                 source=actor.source,
@@ -118,13 +113,8 @@ def clear_states(
     for s in states:
         assert s.held_from is not None
         entries.append(
-            ledger.move(
-                s.org_code,
-                s.profile_id,
-                s.currency,
-                s.earning_id,
+            s.move(
                 "hold_clear",
-                s.net_minor,
                 status_from="held",
                 status_to=s.held_from,
                 source=actor.source,
@@ -201,13 +191,8 @@ async def release_earnings(conn: asyncpg.Connection, actor: Actor, cmd: Earnings
     for s in states:
         early = s.available_at > now
         entries.append(
-            ledger.move(
-                s.org_code,
-                s.profile_id,
-                s.currency,
-                s.earning_id,
+            s.move(
                 "release",
-                s.net_minor,
                 status_from="pending",
                 status_to="released",
                 source=actor.source,
@@ -250,13 +235,8 @@ async def _job_batch(db: Database, select_sql: str, apply: str, name: str) -> in
         for s in states:
             if apply == "release":
                 entries.append(
-                    ledger.move(
-                        s.org_code,
-                        s.profile_id,
-                        s.currency,
-                        s.earning_id,
+                    s.move(
                         "release",
-                        s.net_minor,
                         status_from="pending",
                         status_to="released",
                         source="scheduler",
@@ -268,13 +248,8 @@ async def _job_batch(db: Database, select_sql: str, apply: str, name: str) -> in
             else:
                 assert s.held_from is not None
                 entries.append(
-                    ledger.move(
-                        s.org_code,
-                        s.profile_id,
-                        s.currency,
-                        s.earning_id,
+                    s.move(
                         "hold_clear",
-                        s.net_minor,
                         status_from="held",
                         status_to=s.held_from,
                         source="scheduler",
