@@ -134,20 +134,29 @@ INSERT_PACKED_SQL = (
     " WITH ORDINALITY AS u(t, m, n, i) ORDER BY i"
 )
 """The outbox write as SQL (``.format`` the three parameter names, e.g. ``"$1", "$2", "$3"``),
-for services that write it inside a larger statement; parameters as :func:`packed_rows` gives."""
+for services that write it inside a larger statement; parameters as :func:`packed_rows` or
+:func:`packed_row` give."""
+_INSERT_PACKED = INSERT_PACKED_SQL.format("$1", "$2", "$3")
+
+
+def packed_row(topic: str, items: Sequence[PackItem]) -> tuple[list[str], list[bytes], list[int]]:
+    """``(topics, packs, counts)`` of one outbox row of ``topic`` (none when ``items`` is empty)."""
+    if not items:
+        return [], [], []
+    return [topic], [pack(items)], [len(items)]
 
 
 async def enqueue_messages(conn: asyncpg.Connection, messages: Sequence[OutgoingMessage]) -> None:
     """Write ``messages`` to the outbox in the caller's transaction: one row per topic."""
     if messages:
-        await conn.execute(INSERT_PACKED_SQL.format("$1", "$2", "$3"), *packed_rows(messages))
+        await conn.execute(_INSERT_PACKED, *packed_rows(messages))
 
 
 async def enqueue_packed(conn: asyncpg.Connection, topic: str, items: Sequence[PackItem]) -> None:
     """Write messages already reduced to pack items (a consumer batch's change events) to one
     outbox row of ``topic``."""
     if items:
-        await conn.execute(INSERT_PACKED_SQL.format("$1", "$2", "$3"), [topic], [pack(items)], [len(items)])
+        await conn.execute(_INSERT_PACKED, *packed_row(topic, items))
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,7 @@ from g3n_kit.outbox import (
     PackItem,
     enqueue_messages,
     enqueue_packed,
-    pack,
+    packed_row,
 )
 from pydantic import BaseModel
 from pydantic_core import to_jsonable_python
@@ -223,9 +223,7 @@ OUTBOX_CTE = INSERT_PACKED_SQL
 
 def outbox_params(rows: Sequence[PackItem]) -> tuple[list[str], list[bytes], list[int]]:
     """:class:`ChangeEncoder` items as the three parameters of :data:`OUTBOX_CTE`."""
-    if not rows:
-        return [], [], []
-    return [topics.IFM_EVENTS], [pack(rows)], [len(rows)]
+    return packed_row(topics.IFM_EVENTS, rows)
 
 
 async def emit(conn: asyncpg.Connection, actor: Actor, changes: Sequence[Change]) -> None:
