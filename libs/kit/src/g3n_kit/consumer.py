@@ -10,8 +10,10 @@ So this one small loop drives `getmany` itself; see docs/architecture.md.
 
 Per batch and partition, in ONE database transaction:
 1. decode each record with the contracts; undecodable ones become dead letters;
-2. claim the decoded events in the inbox (`INSERT … ON CONFLICT DO NOTHING RETURNING`),
-   so redelivered events (same `event_id` or same natural key) are skipped;
+2. claim the decoded events in the inbox, so redelivered events (same `event_id` or same
+   natural key) are skipped: first optimistically with one `COPY` in a savepoint (the common
+   case: nothing was seen before), and when that hits a unique key, with
+   `INSERT … ON CONFLICT DO NOTHING RETURNING`, which tells which events are new;
 3. call the service's batch handler with the new events inside a savepoint; if it raises a
    non-transient error, retry event by event (each in its own savepoint) to find the poison
    one(s), which are dead-lettered with the reason;
@@ -149,6 +151,17 @@ def dead_letter(
     )
 
 
+_INBOX_COLUMNS = (
+    "consumer_group",
+    "event_id",
+    "event_type",
+    "natural_key",
+    "topic",
+    "kafka_partition",
+    "kafka_offset",
+    "outcome",
+)
+
 _CLAIM_SQL = """
 INSERT INTO inbox (consumer_group, event_id, event_type, natural_key, topic, kafka_partition,
                    kafka_offset, outcome)
@@ -188,6 +201,9 @@ class ConsumerLoop:
         # (6 s is the broker's default minimum); heartbeats go every third of it.
         self.session_timeout_ms = session_timeout_ms
         self.ready = asyncio.Event()
+        # Partitions whose last claim met events already in the inbox (a replay or a redelivery):
+        # their next batch skips the optimistic COPY, which would likely fail again.
+        self._replaying: set[TopicPartition] = set()
 
     async def run(self, stop: asyncio.Event) -> None:
         topics = list(self.handlers)
@@ -411,17 +427,40 @@ class ConsumerLoop:
     async def _claim(
         self, conn: asyncpg.Connection, tp: TopicPartition, events: list[InboundEvent]
     ) -> list[InboundEvent]:
+        """The events of ``events`` not yet in this group's inbox, now claimed there.
+
+        A COPY of every event (cheaper for PostgreSQL than a speculative insert per row) is tried
+        first, in a savepoint; a unique violation (an event id or natural key already claimed,
+        possibly by a concurrent owner of the partition that has since committed) rolls it back,
+        and ``INSERT … ON CONFLICT DO NOTHING`` then claims exactly the new ones.
+        """
         if not events:
             return []
-        rows = await conn.fetch(
+        natural = [self.natural_key(e.envelope) for e in events]
+        if tp not in self._replaying:
+            group, topic, partition = self.group, tp.topic, tp.partition
+            rows = [
+                (group, e.envelope.event_id, e.envelope.event_type, nk, topic, partition, e.offset, "applied")
+                for e, nk in zip(events, natural, strict=True)
+            ]
+            try:
+                async with conn.transaction():
+                    await conn.copy_records_to_table("inbox", columns=_INBOX_COLUMNS, records=rows)
+                return events
+            except asyncpg.UniqueViolationError:
+                self._replaying.add(tp)
+        claimed_rows = await conn.fetch(
             _CLAIM_SQL,
             self.group,
             tp.topic,
             tp.partition,
             [e.envelope.event_id for e in events],
             [e.envelope.event_type for e in events],
-            [self.natural_key(e.envelope) for e in events],
+            natural,
             [e.offset for e in events],
         )
-        claimed = {r[0] for r in rows}  # offsets: unique in a partition batch, cheaper than uuids
+        if len(claimed_rows) == len(events):
+            self._replaying.discard(tp)
+            return events
+        claimed = {r[0] for r in claimed_rows}  # offsets: unique in a partition batch, cheaper than uuids
         return [e for e in events if e.offset in claimed]
