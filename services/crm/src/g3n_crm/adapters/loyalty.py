@@ -211,10 +211,14 @@ async def find_earns_by_source(conn: asyncpg.Connection, pairs: Sequence[Key]) -
     if not pairs:
         return {}
     rows = await conn.fetch(
-        """SELECT e.org_code, e.entry_id, e.customer_id, e.points, e.lot_id, e.source_ref
+        # One probe of the unique earn index per key (LATERAL … LIMIT 1: never a hash join).
+        """SELECT k.org_code, e.entry_id, e.customer_id, e.points, e.lot_id, k.source_ref
            FROM unnest($1::text[], $2::text[]) AS k(org_code, source_ref)
-           JOIN loyalty_entries e ON e.org_code = k.org_code AND e.source_ref = k.source_ref
-                                 AND e.kind = 'earn'""",
+           CROSS JOIN LATERAL (
+               SELECT e.entry_id, e.customer_id, e.points, e.lot_id FROM loyalty_entries e
+               WHERE e.org_code = k.org_code AND e.source_ref = k.source_ref AND e.kind = 'earn'
+               LIMIT 1
+           ) e""",
         [p[0] for p in pairs],
         [p[1] for p in pairs],
     )

@@ -88,13 +88,17 @@ async def load_sales(conn: asyncpg.Connection, keys: Sequence[Key]) -> dict[Key,
     if not orgs:
         return {}
     rows = await conn.fetch(
-        """SELECT DISTINCT ON (s.org_code, s.order_id)
-                  s.org_code, s.order_id, s.sale_id, s.status, s.reason, s.customer_id, s.earn_entry_id,
+        # One index probe per order (LATERAL … LIMIT 1 is never flattened into a hash or merge
+        # join, which the planner picked for a batch of orders once the table held a few
+        # thousand sales: a scan and a sort of the whole table per batch).
+        """SELECT k.org_code, k.order_id, s.sale_id, s.status, s.reason, s.customer_id, s.earn_entry_id,
                   s.redemption_id, e.lot_id AS earn_lot_id, s.lines
            FROM unnest($1::text[], $2::text[]) AS k(org_code, order_id)
-           JOIN scm_sales s ON s.org_code = k.org_code AND s.order_id = k.order_id
-           LEFT JOIN loyalty_entries e ON e.org_code = s.org_code AND e.entry_id = s.earn_entry_id
-           ORDER BY s.org_code, s.order_id, (s.status = 'applied') DESC, s.processed_at""",
+           CROSS JOIN LATERAL (
+               SELECT * FROM scm_sales s WHERE s.org_code = k.org_code AND s.order_id = k.order_id
+               ORDER BY (s.status = 'applied') DESC, s.processed_at LIMIT 1
+           ) s
+           LEFT JOIN loyalty_entries e ON e.org_code = s.org_code AND e.entry_id = s.earn_entry_id""",
         orgs,
         orders,
     )

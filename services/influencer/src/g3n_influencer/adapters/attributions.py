@@ -51,10 +51,15 @@ async def existing(
     if not keys:
         return {}
     rows = await conn.fetch(
-        """SELECT a.org_code, a.campaign_id, a.order_id, a.attribution_id, a.content_hash
-           FROM ifm_attributions a JOIN unnest($1::text[], $2::text[], $3::text[]) AS k(org_code,
-               campaign_id, order_id)
-             ON a.org_code = k.org_code AND a.campaign_id = k.campaign_id AND a.order_id = k.order_id""",
+        # One index probe per key: LATERAL … LIMIT 1 is never turned into a hash join, which the
+        # planner picked once the table held a few thousand rows (a scan of it per batch).
+        """SELECT k.org_code, k.campaign_id, k.order_id, a.attribution_id, a.content_hash
+           FROM unnest($1::text[], $2::text[], $3::text[]) AS k(org_code, campaign_id, order_id)
+           CROSS JOIN LATERAL (
+               SELECT a.attribution_id, a.content_hash FROM ifm_attributions a
+               WHERE a.org_code = k.org_code AND a.campaign_id = k.campaign_id AND a.order_id = k.order_id
+               LIMIT 1
+           ) a""",
         [k[0] for k in keys],
         [k[1] for k in keys],
         [k[2] for k in keys],
