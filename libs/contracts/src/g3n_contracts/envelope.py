@@ -60,6 +60,8 @@ class EventEnvelope(Contract):
     def payload_as(self, model: type[ModelT]) -> ModelT:
         """Return the payload typed as ``model`` (``TypeError`` if it is another model)."""
         payload = self.payload
+        if type(payload) is model:  # the usual case, without ABCMeta's isinstance (on hot paths)
+            return payload
         if not isinstance(payload, model):
             raise TypeError(f"{self.event_type} carries {type(payload).__name__}, not {model.__name__}")
         return payload

@@ -24,10 +24,12 @@ import orjson
 from g3n_contracts import EventEnvelope, encode_event, kafka_key, new_event
 from pydantic import BaseModel
 
+from g3n_kit.values import value_type
+
 Headers = list[tuple[str, bytes]]
 
 
-@dataclass(frozen=True)
+@value_type
 class OutgoingMessage:
     topic: str
     key: bytes | None

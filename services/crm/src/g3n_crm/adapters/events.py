@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -27,12 +26,13 @@ from g3n_contracts.base import EventPayload
 from g3n_kit.ids import uuid4_texts
 from g3n_kit.jsonutil import exact
 from g3n_kit.outbox import OutgoingMessage, enqueue_messages, message_for
+from g3n_kit.values import value_type
 
 SOURCE = "crm"
 _JSON_HEADER = ("content-type", b"application/json")
 
 
-@dataclass(frozen=True)
+@value_type
 class Change:
     object_type: str
     object_id: str

@@ -42,6 +42,7 @@ from typing import Literal
 
 from g3n_kit.errors import InsufficientBalance, InvalidState, ValidationFailed
 from g3n_kit.ids import new_id
+from g3n_kit.values import value_type
 
 from g3n_crm.domain.policy import LoyaltyPolicy
 
@@ -86,13 +87,13 @@ class Lot:
         return (never, self.expires_at or self.available_at, self.available_at, self.lot_id)
 
 
-@dataclass(frozen=True, slots=True)
+@value_type
 class Movement:
     lot_id: str
     points: int  # signed change of the lot's remaining points
 
 
-@dataclass(frozen=True, slots=True)
+@value_type
 class Entry:
     entry_id: str
     customer_id: str

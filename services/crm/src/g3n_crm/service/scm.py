@@ -88,8 +88,9 @@ def _tender_points(tenders: Sequence[Any]) -> tuple[int, int]:
 
 def _order_id(env: EventEnvelope) -> str:
     payload = env.payload
-    assert isinstance(payload, SaleRecorded | ReturnRecorded)
-    return payload.order_id
+    if type(payload) is SaleRecorded or type(payload) is ReturnRecorded:  # no ABCMeta isinstance
+        return payload.order_id
+    raise TypeError(f"{env.event_type} carries no order")
 
 
 def _customer_ref(sale: SaleRecorded) -> tuple[str | None, str | None, str | None]:

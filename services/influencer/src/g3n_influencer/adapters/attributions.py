@@ -272,7 +272,7 @@ async def record_batch(
             [{**a, "content_hash": "\\x" + a["content_hash"].hex()} for a in atts],
             list(lines),
             list(earns),
-            [e.__dict__ for e in entries],
+            [e.as_dict() for e in entries],
             [{"org_code": k[0], "campaign_id": k[1], "profile_id": k[2], "delta": v} for k, v in items],
             [{"org_code": a["org_code"], "order_id": a["order_id"]} for a in atts],
             *events.outbox_params(outbox),

@@ -16,7 +16,6 @@ reaching the topic; ``tests/unit/test_events.py`` pins the encoding to the contr
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -33,6 +32,7 @@ from g3n_kit.outbox import (
     enqueue_packed,
     packed_row,
 )
+from g3n_kit.values import value_type
 from pydantic import BaseModel
 from pydantic_core import to_jsonable_python
 
@@ -44,7 +44,7 @@ _HEADERS_PREFIX = [("content-type", b"application/json")]
 _CHANGE_ENVELOPE = envelope_model(ChangeEvent)
 
 
-@dataclass(frozen=True)
+@value_type
 class Change:
     object_type: str
     object_id: str

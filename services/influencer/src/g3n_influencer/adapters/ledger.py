@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 
 import asyncpg
+from g3n_kit.values import value_type
 
 
-@dataclass(frozen=True)
+@value_type
 class Entry:
     org_code: str
     profile_id: str
@@ -27,6 +28,10 @@ class Entry:
     ref: str | None = None
     source: str = "api"
     actor: str | None = None
+
+    def as_dict(self) -> dict[str, object]:
+        """The fields by name (a JSON object for ``json_populate_recordset``)."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
 def accrual(
@@ -153,7 +158,7 @@ async def append(conn: asyncpg.Connection, entries: Sequence[Entry]) -> None:
     """Append entries (one statement; rows as a JSON array, see attributions._insert_rows)."""
     if not entries:
         return
-    await conn.execute(_INSERT, [e.__dict__ for e in entries])
+    await conn.execute(_INSERT, [e.as_dict() for e in entries])
 
 
 async def add_carry_over(conn: asyncpg.Connection, deltas: dict[tuple[str, str, str], int]) -> None:

@@ -53,6 +53,7 @@ from dataclasses import dataclass, field
 from typing import Final, Literal, NamedTuple
 
 from g3n_kit.errors import InvalidState
+from g3n_kit.values import value_type
 
 from g3n_influencer.domain.campaigns import Commission, Tier, sku_eligible, tier_for
 from g3n_influencer.domain.money import allocate, apply_bps, div_half_even
@@ -72,7 +73,7 @@ class OrderLine(NamedTuple):
     net_amount_minor: int
 
 
-@dataclass(frozen=True)
+@value_type
 class LineEarning:
     line_id: str
     sku: str
@@ -83,7 +84,7 @@ class LineEarning:
     amount_minor: int
 
 
-@dataclass(frozen=True)
+@value_type
 class EarningCalc:
     """The computed commission of one order, with the rule snapshot that produced it."""
 

@@ -32,6 +32,7 @@ from g3n_contracts import ReturnRecorded, SaleRecorded
 from g3n_kit.errors import AppError, Conflict, InvalidState, NotFound, ValidationFailed
 from g3n_kit.ids import new_id
 from g3n_kit.outbox import PackItem
+from g3n_kit.values import value_type
 
 from g3n_influencer.adapters import attributions as repo
 from g3n_influencer.adapters import campaigns as campaigns_repo
@@ -571,7 +572,7 @@ async def list_attributions(
 # --- SCM --------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@value_type
 class SaleIn:
     org_code: str
     sale: SaleRecorded
