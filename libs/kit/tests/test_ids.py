@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import threading
 import time
 from collections import Counter
 from uuid import RFC_4122, UUID
 
-from g3n_kit.ids import id_bodies, new_id, uuid4_texts
+from g3n_kit.ids import id_bodies, new_id, uuid4_text, uuid4_texts
 
 ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
@@ -52,3 +54,41 @@ def test_event_ids_are_canonical_version_4_uuids() -> None:
     ids = uuid4_texts(2000)
     assert len(set(ids)) == 2000
     assert all((UUID(i).version, UUID(i).variant, str(UUID(i))) == (4, RFC_4122, i) for i in ids)
+
+
+def test_single_event_ids_from_the_pool_are_canonical_and_never_repeat() -> None:
+    ids = [uuid4_text() for _ in range(2000)]  # several refills of the pool
+    assert len(set(ids)) == 2000
+    assert all((UUID(i).version, str(UUID(i))) == (4, i) for i in ids)
+
+
+def test_threads_drawing_from_the_pools_never_get_the_same_value() -> None:
+    got: list[list[str]] = [[] for _ in range(8)]
+
+    def draw(out: list[str]) -> None:
+        for _ in range(3000):
+            out.append(new_id("x")[12:])  # the random digits
+            out.append(uuid4_text())
+
+    threads = [threading.Thread(target=draw, args=(out,)) for out in got]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    values = [v for out in got for v in out]
+    assert len(values) == 8 * 6000 and len(set(values)) == len(values)
+
+
+def test_a_forked_child_does_not_repeat_its_parents_pooled_values() -> None:
+    new_id("x"), uuid4_text()  # the pools hold values now
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: report what it draws next, then leave at once
+        os.close(read)
+        os.write(write, f"{new_id('x')[12:]} {uuid4_text()}".encode())
+        os._exit(0)
+    os.close(write)
+    with os.fdopen(read, "rb") as pipe:
+        child_random, child_uuid = pipe.read().decode().split()
+    os.waitpid(pid, 0)
+    assert child_random != new_id("x")[12:] and child_uuid != uuid4_text()

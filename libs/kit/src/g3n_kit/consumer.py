@@ -329,7 +329,7 @@ class ConsumerLoop:
         decoded: list[InboundEvent] = []
         seen: set[UUID] = set()
         for rec in records:
-            headers = tuple((k, v) for k, v in (rec.headers or ()))
+            headers = tuple(rec.headers) if rec.headers else ()  # (key, value) pairs already
             try:
                 if rec.value is None:
                     raise ContractError("not-json", "record has no value (tombstone)")

@@ -23,7 +23,7 @@ import asyncpg
 import orjson
 from g3n_contracts import new_event, topics
 from g3n_contracts.base import EventPayload
-from g3n_kit.ids import uuid4_texts
+from g3n_kit.ids import uuid4_text
 from g3n_kit.jsonutil import exact
 from g3n_kit.outbox import OutgoingMessage, enqueue_messages, message_for
 from g3n_kit.values import value_type
@@ -50,7 +50,7 @@ def change_message(
     org_code: str, change: Change, correlation_id: str | None = None, *, at: datetime | None = None
 ) -> OutgoingMessage:
     event_type = f"{SOURCE}.{change.object_type}.{change.action}"
-    (event_id,) = uuid4_texts(1)
+    event_id = uuid4_text()
     value = exact(  # held until the batch is written: without orjson's spare output buffer
         orjson.dumps(
             {

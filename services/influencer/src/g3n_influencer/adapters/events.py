@@ -22,7 +22,7 @@ from typing import Any
 import asyncpg
 import orjson
 from g3n_contracts import ChangeEvent, change_event_type, envelope_model, topics
-from g3n_kit.ids import uuid4_texts
+from g3n_kit.ids import uuid4_text, uuid4_texts
 from g3n_kit.jsonutil import exact
 from g3n_kit.outbox import (
     INSERT_PACKED_SQL,
@@ -125,7 +125,7 @@ def encode_change(actor: Actor, ch: Change, *, now: datetime | None = None) -> O
     """The outbox message of one change: envelope JSON, key ``{org}:{object_id}``, headers."""
     event_type, _ = _kind(ch.object_type, ch.action)
     org = ch.org_code or actor.org_code
-    (event_id,) = uuid4_texts(1)
+    event_id = uuid4_text()
     value = _value(
         event_id,
         event_type,
@@ -195,7 +195,7 @@ class ChangeEncoder:
     ) -> PackItem:
         """The pack item (key, value, headers) of one change event."""
         event_type, headers = _kind(object_type, action)
-        event_id = self._ids.pop() if self._ids else uuid4_texts(1)[0]
+        event_id = self._ids.pop() if self._ids else uuid4_text()
         value = _value(
             event_id,
             event_type,
