@@ -114,19 +114,20 @@ async def _child(dsn: str, bootstrap: str, topic: str, group: str, max_batch: in
     # from a `count(*)` on the inbox every few ms: that query took PostgreSQL CPU from the consumer.
     # The clock starts when the first batch is committed; that batch is not counted in the rate.
     applied = applied_counter(group, topic)
-    t0 = 0.0
+    t0 = cpu0 = 0.0
     first = 0
     try:
         while True:
             seen = int(applied())
             if seen and not t0:
-                t0, first = time.perf_counter(), seen
+                t0, cpu0, first = time.perf_counter(), time.process_time(), seen
             if seen >= n:
                 break
             if task.done():
                 task.result()
             await asyncio.sleep(0.005)
         elapsed = time.perf_counter() - t0
+        cpu = time.process_time() - cpu0
         async with db.connection() as conn:  # committed, not just counted
             assert await conn.fetchval("SELECT count(*) FROM inbox WHERE consumer_group = $1", group) >= n
     finally:
@@ -137,7 +138,7 @@ async def _child(dsn: str, bootstrap: str, topic: str, group: str, max_batch: in
         for label, (calls, total) in sorted(_STMTS.items(), key=lambda kv: -kv[1][1]):
             print(f"STMT {total * 1000:9.1f} ms {calls:6d}x  {label}", flush=True)
     # The time `n` events take at the measured rate (bench/ifm_consumer.py reads this line too).
-    print_result(elapsed * n / max(1, n - first))
+    print_result(elapsed * n / max(1, n - first), cpu / max(1, n - first))
 
 
 _STMTS: dict[str, list[float]] = {}

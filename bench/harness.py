@@ -178,9 +178,18 @@ def applied_counter(group: str, topic: str) -> Callable[[], float]:
     return EVENTS_APPLIED.labels(group, topic)._value.get  # type: ignore[no-any-return]
 
 
-def print_result(elapsed: float) -> None:
-    """What a consumer child prints last (parsed by `result_line`)."""
+def print_result(elapsed: float, cpu_per_event: float | None = None) -> None:
+    """What a consumer child prints last (parsed by `result_line`; `cpu_line` reads the CPU line:
+    the child's own CPU time per event applied after its first batch, in µs)."""
+    if cpu_per_event is not None:
+        print(f"CPU {cpu_per_event * 1e6:.2f}", flush=True)
     print(f"RESULT {elapsed:.4f} {peak_rss_kb()}", flush=True)
+
+
+def cpu_line(stdout: str) -> float | None:
+    """The child's `CPU <µs per event>` line, if it printed one."""
+    line = next((ln for ln in stdout.splitlines() if ln.startswith("CPU ")), None)
+    return None if line is None else float(line.split()[1])
 
 
 async def start_beside(

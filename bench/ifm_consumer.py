@@ -110,17 +110,19 @@ async def _child(dsn: str, bootstrap: str, topic: str, group: str, max_batch: in
     # cost the measured machine ~10% of its CPU. The database is checked after the run.
     applied = applied_counter(group, topic)
     t0 = cpu0 = 0.0
+    first = 0
     try:
         while True:
             seen = applied()
             if seen and not t0:
-                t0, cpu0 = time.perf_counter(), time.process_time()
+                t0, cpu0, first = time.perf_counter(), time.process_time(), seen
             if seen >= n:
                 break
             if task.done():
                 task.result()
             await asyncio.sleep(0.005)
         elapsed = time.perf_counter() - t0
+        cpu = time.process_time() - cpu0
     finally:
         stop.set()
         await task
@@ -140,7 +142,7 @@ async def _child(dsn: str, bootstrap: str, topic: str, group: str, max_batch: in
             f" sizes {sorted(sizes)[:: max(1, len(sizes) // 20)]} most in flight {in_flight[1]}",
             file=sys.stderr,
         )
-    print_result(elapsed)
+    print_result(elapsed, cpu / max(1, n - first))
 
 
 def _result(proc: subprocess.Popen[str]) -> tuple[float, int]:
