@@ -27,6 +27,17 @@ def _jsonb_decode(data: bytes) -> Any:
     return orjson.loads(data[1:])
 
 
+def json_rows(rows: list[Any]) -> str:
+    """``rows`` (lists, tuples, scalars) as JSON text for a ``$n::text::jsonb`` parameter.
+
+    Batch statements take their keys this way rather than as parallel arrays: asyncpg checks each
+    element of a ``text[]`` parameter against two ABCs (~0.2 µs a string), while orjson writes the
+    whole batch in ~0.05 µs a row and PostgreSQL parses it in about the time it decodes the
+    arrays. Typed as text, so it works on any connection, with or without the kit's json codecs.
+    """
+    return orjson.dumps(rows).decode()
+
+
 async def _init_connection(conn: asyncpg.Connection) -> None:
     # Binary codecs, so json/jsonb values also work in binary COPY (copy_records_to_table).
     await conn.set_type_codec(

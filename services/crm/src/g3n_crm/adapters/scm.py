@@ -9,6 +9,7 @@ from typing import Any
 
 import asyncpg
 import orjson
+from g3n_kit.db import json_rows
 
 Key = tuple[str, str]  # (org_code, order_id)
 
@@ -77,30 +78,33 @@ class ReturnRecord:
     new: bool = True
 
 
-def _split(keys: Sequence[Key]) -> tuple[list[str], list[str]]:
-    ordered = sorted(set(keys))
-    return [k[0] for k in ordered], [k[1] for k in ordered]
+def _orders(keys: Sequence[Key]) -> list[Key]:
+    """The distinct ``(org_code, order_id)`` keys, sorted; passed as ``json_rows`` and read as
+    ``ORDERS`` (see ``g3n_kit.db.json_rows``)."""
+    return sorted(set(keys))
+
+
+ORDERS = "(SELECT k->>0 AS org_code, k->>1 AS order_id FROM jsonb_array_elements($1::text::jsonb) AS k)"
 
 
 async def load_sales(conn: asyncpg.Connection, keys: Sequence[Key]) -> dict[Key, SaleState]:
     """The recorded sale of each order (an applied one wins over skipped duplicates), with its lines."""
-    orgs, orders = _split(keys)
-    if not orgs:
+    orders = _orders(keys)
+    if not orders:
         return {}
     rows = await conn.fetch(
         # One index probe per order (LATERAL … LIMIT 1 is never flattened into a hash or merge
         # join, which the planner picked for a batch of orders once the table held a few
         # thousand sales: a scan and a sort of the whole table per batch).
-        """SELECT k.org_code, k.order_id, s.sale_id, s.status, s.reason, s.customer_id, s.earn_entry_id,
+        f"""SELECT k.org_code, k.order_id, s.sale_id, s.status, s.reason, s.customer_id, s.earn_entry_id,
                   s.redemption_id, e.lot_id AS earn_lot_id, s.lines
-           FROM unnest($1::text[], $2::text[]) AS k(org_code, order_id)
+           FROM {ORDERS} AS k
            CROSS JOIN LATERAL (
                SELECT * FROM scm_sales s WHERE s.org_code = k.org_code AND s.order_id = k.order_id
                ORDER BY (s.status = 'applied') DESC, s.processed_at LIMIT 1
            ) s
            LEFT JOIN loyalty_entries e ON e.org_code = s.org_code AND e.entry_id = s.earn_entry_id""",
-        orgs,
-        orders,
+        json_rows(orders),
     )
     out: dict[Key, SaleState] = {}
     for r in rows:
@@ -122,16 +126,15 @@ async def load_sales(conn: asyncpg.Connection, keys: Sequence[Key]) -> dict[Key,
 
 
 async def load_parked(conn: asyncpg.Connection, keys: Sequence[Key]) -> dict[Key, list[ReturnRecord]]:
-    orgs, orders = _split(keys)
-    if not orgs:
+    orders = _orders(keys)
+    if not orders:
         return {}
     rows = await conn.fetch(
-        """SELECT r.org_code, r.return_id, r.order_id, r.payload
-           FROM unnest($1::text[], $2::text[]) AS k(org_code, order_id)
+        f"""SELECT r.org_code, r.return_id, r.order_id, r.payload
+           FROM {ORDERS} AS k
            JOIN scm_returns r ON r.org_code = k.org_code AND r.order_id = k.order_id AND r.status = 'parked'
            ORDER BY r.received_at, r.return_id""",
-        orgs,
-        orders,
+        json_rows(orders),
     )
     out: dict[Key, list[ReturnRecord]] = {}
     for r in rows:
