@@ -59,11 +59,12 @@ What limits it: alone on the machine, the member row: the machine stayed under 7
 consumer, CPU: the machine is ~95% busy and `bench/pair_cpu.py` (section above) splits the CPU
 per sale between the two consumers, PostgreSQL and the broker. Of the IFM consumer's own time
 (`uvx py-spy record` on it, CRM consumer beside it): contract parsing ~16% (pydantic, ~10 µs per
-event), the handler ~50% (matching, commission, rows and change events ~25%, asyncpg's encoding of the COPY
-rows ~12%, other statements ~10%), the kit's inbox claim ~5%, aiokafka ~3%. PostgreSQL writes 6
-heap rows per sale (attribution, 2 lines, earning, ledger, inbox) and ~18 index entries.
-Getting both services to 10,000 events/s together needs ~25-30% less CPU per sale across the
-machine (section above): fewer rows per sale (lines as arrays on the attribution), a cheaper
+event), the handler ~54% (asyncpg's encoding of the COPY rows ~14%, other statements ~10%;
+matching, commission, rows and change events the rest), the kit's inbox claim (one `COPY`) ~4%,
+the event loop's own socket work ~11%. PostgreSQL writes 6 heap rows per sale (attribution, 2
+lines, earning, ledger, inbox) and ~18 index entries. Getting both services to 10,000 events/s
+together still needs ~13% less CPU per sale across the machine (section above: 230 µs against
+the 200 µs that allows): fewer rows per sale (lines as arrays on the attribution), a cheaper
 contract parse, less Python per row.
 """
 

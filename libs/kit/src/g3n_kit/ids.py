@@ -86,4 +86,5 @@ def _forget_pools() -> None:
     _uuid_texts.clear()
 
 
-os.register_at_fork(after_in_child=_forget_pools)
+if hasattr(os, "register_at_fork"):  # POSIX; elsewhere there is no fork to guard against
+    os.register_at_fork(after_in_child=_forget_pools)

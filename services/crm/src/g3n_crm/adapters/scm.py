@@ -101,7 +101,7 @@ async def load_sales(conn: asyncpg.Connection, keys: Sequence[Key]) -> dict[Key,
            FROM {ORDERS} AS k
            CROSS JOIN LATERAL (
                SELECT * FROM scm_sales s WHERE s.org_code = k.org_code AND s.order_id = k.order_id
-               ORDER BY (s.status = 'applied') DESC, s.processed_at LIMIT 1
+               ORDER BY (s.status = 'applied') DESC, s.processed_at, s.sale_id LIMIT 1
            ) s
            LEFT JOIN loyalty_entries e ON e.org_code = s.org_code AND e.entry_id = s.earn_entry_id""",
         json_rows(orders),
