@@ -63,8 +63,9 @@ event), the handler ~54% (asyncpg's encoding of the COPY rows ~14%, other statem
 matching, commission, rows and change events the rest), the kit's inbox claim (one `COPY`) ~4%,
 the event loop's own socket work ~11%. PostgreSQL writes 6 heap rows per sale (attribution, 2
 lines, earning, ledger, inbox) and ~18 index entries. Getting both services to 10,000 events/s
-together still needs ~13% less CPU per sale across the machine (section above: 230 µs against
-the 200 µs that allows): fewer rows per sale (lines as arrays on the attribution), a cheaper
+together still needs ~15% less CPU per sale across the machine: six runs of
+`bench/pair_cpu.py` (section above) measured 230-248 µs per sale on 2026-11-26, against the 200 µs
+that allows. Candidates: fewer rows per sale (lines as arrays on the attribution), a cheaper
 contract parse, less Python per row.
 """
 
