@@ -32,8 +32,10 @@ def json_rows(rows: list[Any]) -> str:
 
     Batch statements take their keys this way rather than as parallel arrays: asyncpg checks each
     element of a ``text[]`` parameter against two ABCs (~0.2 µs a string), while orjson writes the
-    whole batch in ~0.05 µs a row and PostgreSQL parses it in about the time it decodes the
-    arrays. Typed as text, so it works on any connection, with or without the kit's json codecs.
+    whole batch in ~0.05 µs a row. Measured on 750 (org, id) pairs: 0.36 µs a row in all against
+    0.63 µs as two arrays, PostgreSQL's share ~0.1 µs a row more. Typed as text, so it works on
+    any connection, with or without the kit's json codecs. (IFM's HTTP lookups keep arrays: see
+    ``g3n_influencer.adapters.attributions.existing``.)
     """
     return orjson.dumps(rows).decode()
 
