@@ -7,7 +7,10 @@ environment, `uv sync --frozen`), then runs `bench/pair_cpu.py N` there and here
 times, and prints each version's median and range of the IFM and CRM rates with both consumers
 running. The other commit must have bench/pair_cpu.py (this file's commit or later).
 
-Run: `uv run python bench/ab.py BASE_COMMIT [--rounds 3] [--events 60000]`
+With `--solo` it alternates `bench/solo_cpu.py N 1` instead: each consumer alone, its Python CPU
+per event (steadier, ±3%; lower is better); the other commit must have bench/solo_cpu.py.
+
+Run: `uv run python bench/ab.py BASE_COMMIT [--rounds 3] [--events 60000] [--solo]`
 """
 
 from __future__ import annotations
@@ -21,9 +24,11 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 RATES = re.compile(r"IFM ([\d,]+)/s, CRM ([\d,]+)/s")
+SOLO = re.compile(r"median: IFM ([\d.]+) µs/event, CRM ([\d.]+) µs/event")
 
 
-def worktree(commit: str) -> Path:
+def worktree(commit: str, needs: str) -> Path:
+    """A worktree of `commit` under ~/.cache/g3n/ab with its environment synced; it must have `needs`."""
     sha = subprocess.run(
         ["git", "rev-parse", "--verify", f"{commit}^{{commit}}"],
         cwd=ROOT,
@@ -32,35 +37,37 @@ def worktree(commit: str) -> Path:
         check=True,
     ).stdout.strip()
     path = Path.home() / ".cache" / "g3n" / "ab" / sha[:12]
-    if not (path / "bench" / "pair_cpu.py").exists():
+    if not path.exists():
         subprocess.run(
             ["git", "worktree", "add", "--force", "--detach", str(path), sha], cwd=ROOT, check=True
         )
-        if not (path / "bench" / "pair_cpu.py").exists():
-            sys.exit(f"{commit} has no bench/pair_cpu.py: pick a later commit")
+    if not (path / needs).exists():
+        sys.exit(f"{commit} has no {needs}: pick a later commit")
     subprocess.run(["uv", "sync", "--frozen", "--quiet"], cwd=path, check=True)
     return path
 
 
-def one_run(tree: Path, events: int) -> tuple[float, float]:
+def one_run(tree: Path, events: int, solo: bool) -> tuple[float, float]:
+    """(IFM, CRM): rates with both running, or with `solo` each one's CPU µs per event alone."""
+    script, pattern = ("bench/solo_cpu.py", SOLO) if solo else ("bench/pair_cpu.py", RATES)
     out = subprocess.run(
-        ["uv", "run", "python", "bench/pair_cpu.py", str(events)],
+        ["uv", "run", "python", script, str(events), *(["1"] if solo else [])],
         cwd=tree,
         capture_output=True,
         text=True,
         check=True,
     ).stdout
-    found = RATES.search(out)
+    found = pattern.search(out)
     if found is None:
-        raise RuntimeError(f"no rates in the output of {tree}/bench/pair_cpu.py:\n{out[-2000:]}")
+        raise RuntimeError(f"no figures in the output of {tree}/{script}:\n{out[-2000:]}")
     return float(found[1].replace(",", "")), float(found[2].replace(",", ""))
 
 
-def summary(name: str, runs: list[tuple[float, float]]) -> str:
+def summary(name: str, runs: list[tuple[float, float]], unit: str) -> str:
     ifm, crm = [r[0] for r in runs], [r[1] for r in runs]
     return (
-        f"{name:>6}: IFM median {statistics.median(ifm):,.0f}/s ({min(ifm):,.0f}-{max(ifm):,.0f}),"
-        f" CRM median {statistics.median(crm):,.0f}/s ({min(crm):,.0f}-{max(crm):,.0f})"
+        f"{name:>6}: IFM median {statistics.median(ifm):,.1f}{unit} ({min(ifm):,.1f}-{max(ifm):,.1f}),"
+        f" CRM median {statistics.median(crm):,.1f}{unit} ({min(crm):,.1f}-{max(crm):,.1f})"
     )
 
 
@@ -69,18 +76,18 @@ def main() -> None:
     parser.add_argument("base")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--events", type=int, default=60_000)
+    parser.add_argument("--solo", action="store_true", help="each consumer alone: CPU µs per event")
     args = parser.parse_args()
-    base = worktree(args.base)
+    base = worktree(args.base, "bench/solo_cpu.py" if args.solo else "bench/pair_cpu.py")
+    unit = " µs/event" if args.solo else "/s"
     runs: dict[str, list[tuple[float, float]]] = {"base": [], "this": []}
     for i in range(args.rounds):
         for name, tree in (("base", base), ("this", ROOT)):
-            runs[name].append(one_run(tree, args.events))
-            print(
-                f"round {i + 1} {name}: IFM {runs[name][-1][0]:,.0f}/s, CRM {runs[name][-1][1]:,.0f}/s",
-                flush=True,
-            )
-    print(summary("base", runs["base"]))
-    print(summary("this", runs["this"]))
+            ifm, crm = one_run(tree, args.events, args.solo)
+            runs[name].append((ifm, crm))
+            print(f"round {i + 1} {name}: IFM {ifm:,.1f}{unit}, CRM {crm:,.1f}{unit}", flush=True)
+    print(summary("base", runs["base"], unit))
+    print(summary("this", runs["this"], unit))
 
 
 if __name__ == "__main__":

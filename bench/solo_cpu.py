@@ -1,0 +1,69 @@
+"""Python CPU per event of each consumer alone: the steadiest figure for comparing a change.
+
+Rates with both consumers at once vary by about ±10% from one run to the next on this machine;
+a consumer's own CPU time per event, run alone, varies by about ±3%. This produces N
+`scm.sale.recorded` events (as bench/pair_cpu.py does: promo code, known customers) once, then runs
+the IFM and the CRM consumer child alone on them in turn, ROUNDS times, each with a fresh database
+and consumer group, and prints each run's CPU per event (the child's own `CPU` line: process time
+from its first committed batch to its last, per event) and rate, then the medians.
+
+Run: `uv run python bench/solo_cpu.py [N] [ROUNDS]` (`bench/ab.py BASE --solo` alternates it with
+another commit).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+import sys
+import uuid
+
+from common import bench_stack, produce, sale_messages
+from crm_consumer import _setup_crm
+from g3n_crm.settings import Settings as CrmSettings
+from g3n_devstack.stack import Stack
+from g3n_influencer.settings import Settings as IfmSettings
+from harness import cpu_line, result_line, spawn_child
+from ifm_consumer import _setup_ifm
+
+CUSTOMERS = 20_000
+
+
+async def _one(stack: Stack, topic: str, service: str, n: int, run: int) -> tuple[float, float]:
+    """(CPU µs per event, events/s) of one child run alone."""
+    if service == "IFM":
+        dsn = await _setup_ifm(stack, f"solo_ifm_{run}")
+        script, batch = "ifm_consumer.py", IfmSettings.model_fields["consumer_max_batch"].default
+    else:
+        dsn = await _setup_crm(stack, f"solo_crm_{run}")
+        script, batch = "crm_consumer.py", CrmSettings.model_fields["consumer_max_batch"].default
+    child = spawn_child(
+        script, dsn, stack.kafka_bootstrap, topic, f"solo-{service}-{run}", str(batch), str(n)
+    )
+    out, err = await asyncio.to_thread(child.communicate)
+    cpu, result = cpu_line(out), result_line(out)
+    if cpu is None or result is None:
+        raise RuntimeError(f"{service} child failed: {err[-2000:]}")
+    return cpu, n / result[0]
+
+
+async def run(n: int, rounds: int) -> None:
+    with bench_stack() as stack:
+        topic = f"bench.solo.{uuid.uuid4().hex[:6]}"
+        await stack.acreate_topics([topic], partitions=4)
+        await produce(stack.kafka_bootstrap, topic, sale_messages(n, customers=CUSTOMERS))
+        cpus: dict[str, list[float]] = {"IFM": [], "CRM": []}
+        for i in range(rounds):
+            for service in ("IFM", "CRM"):
+                cpu, rate = await _one(stack, topic, service, n, i)
+                cpus[service].append(cpu)
+                print(f"run {i + 1} {service}: {cpu:.1f} µs/event, {rate:,.0f}/s", flush=True)
+        print(
+            "median: " + ", ".join(f"{s} {statistics.median(v):.1f} µs/event" for s, v in cpus.items()),
+            flush=True,
+        )
+
+
+if __name__ == "__main__":
+    args = [a for a in sys.argv[1:] if not a.startswith("--")]
+    asyncio.run(run(int(args[0]) if args else 40_000, int(args[1]) if len(args) > 1 else 3))
