@@ -51,8 +51,9 @@ class EventEnvelope(Contract):
                 f"{self.event_type} v{self.event_version} carries {expected.__name__}, "
                 f"not {type(self.payload).__name__}"
             )
-        if isinstance(self.payload, ChangeEvent):
-            subject = f"{self.payload.object_type}.{self.payload.action}"
+        payload = self.payload
+        if type(payload) is ChangeEvent:  # exact type, as checked above (no ABCMeta isinstance)
+            subject = f"{payload.object_type}.{payload.action}"
             if self.event_type.split(".", 1)[1] != subject:
                 raise ValueError(f"event_type {self.event_type} does not match the change's {subject}")
         return self

@@ -8,7 +8,6 @@ contract checks the arithmetic a producer could get wrong instead of trusting it
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
 from typing import Annotated, Final, Self
 
 from pydantic import Field, model_validator
@@ -30,8 +29,7 @@ TENDER_LOYALTY: Final = "loyalty"
 """Tender type paid with loyalty points: the only tender that carries ``points``."""
 
 
-def _require_unique_line_ids(line_ids: Iterable[str]) -> None:
-    ids = list(line_ids)
+def _require_unique_line_ids(ids: list[str]) -> None:
     if len(set(ids)) == len(ids):  # the common case, on the consumers' hot path: no Counter
         return
     duplicates = sorted(line_id for line_id, count in Counter(ids).items() if count > 1)
@@ -129,7 +127,7 @@ class SaleRecorded(EventPayload):
 
     @model_validator(mode="after")
     def _unique_lines(self) -> Self:
-        _require_unique_line_ids(line.line_id for line in self.lines)
+        _require_unique_line_ids([line.line_id for line in self.lines])
         return self
 
     def partition_key(self) -> str:
@@ -160,7 +158,7 @@ class ReturnRecorded(EventPayload):
 
     @model_validator(mode="after")
     def _unique_lines(self) -> Self:
-        _require_unique_line_ids(line.line_id for line in self.lines)
+        _require_unique_line_ids([line.line_id for line in self.lines])
         return self
 
     def partition_key(self) -> str:
