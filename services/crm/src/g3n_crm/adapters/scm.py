@@ -78,18 +78,13 @@ class ReturnRecord:
     new: bool = True
 
 
-def _orders(keys: Sequence[Key]) -> list[Key]:
-    """The distinct ``(org_code, order_id)`` keys, sorted; passed as ``json_rows`` and read as
-    ``ORDERS`` (see ``g3n_kit.db.json_rows``)."""
-    return sorted(set(keys))
-
-
+# The distinct (org_code, order_id) keys of a batch, passed as ``json_rows`` (see there).
 ORDERS = "(SELECT k->>0 AS org_code, k->>1 AS order_id FROM jsonb_array_elements($1::text::jsonb) AS k)"
 
 
 async def load_sales(conn: asyncpg.Connection, keys: Sequence[Key]) -> dict[Key, SaleState]:
     """The recorded sale of each order (an applied one wins over skipped duplicates), with its lines."""
-    orders = _orders(keys)
+    orders = sorted(set(keys))
     if not orders:
         return {}
     rows = await conn.fetch(
@@ -126,7 +121,7 @@ async def load_sales(conn: asyncpg.Connection, keys: Sequence[Key]) -> dict[Key,
 
 
 async def load_parked(conn: asyncpg.Connection, keys: Sequence[Key]) -> dict[Key, list[ReturnRecord]]:
-    orders = _orders(keys)
+    orders = sorted(set(keys))
     if not orders:
         return {}
     rows = await conn.fetch(
