@@ -25,8 +25,7 @@ from g3n_devstack.stack import Stack
 from g3n_influencer.settings import Settings as IfmSettings
 from harness import cpu_line, result_line, spawn_child
 from ifm_consumer import _setup_ifm
-
-CUSTOMERS = 20_000
+from pair_cpu import CUSTOMERS  # the same events as the pair benchmark
 
 
 async def _one(stack: Stack, topic: str, service: str, n: int, run: int) -> tuple[float, float]:
