@@ -24,7 +24,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 RATES = re.compile(r"IFM ([\d,]+)/s, CRM ([\d,]+)/s")
-SOLO = re.compile(r"median: IFM ([\d.]+) µs/event, CRM ([\d.]+) µs/event")
+SOLO = re.compile(
+    r"median: IFM ([\d.]+) µs/event(?: \(PostgreSQL ([\d.]+)\))?, CRM ([\d.]+) µs/event"
+    r"(?: \(PostgreSQL ([\d.]+)\))?"
+)
 
 
 def worktree(commit: str, needs: str) -> Path:
@@ -48,7 +51,8 @@ def worktree(commit: str, needs: str) -> Path:
 
 
 def one_run(tree: Path, events: int, solo: bool) -> tuple[float, float]:
-    """(IFM, CRM): rates with both running, or with `solo` each one's CPU µs per event alone."""
+    """(IFM, CRM): rates with both running, or with `solo` each one's CPU µs per event alone
+    (its PostgreSQL CPU per event too, printed, where the commit's solo_cpu.py reports it)."""
     script, pattern = ("bench/solo_cpu.py", SOLO) if solo else ("bench/pair_cpu.py", RATES)
     out = subprocess.run(
         ["uv", "run", "python", script, str(events), *(["1"] if solo else [])],
@@ -60,6 +64,10 @@ def one_run(tree: Path, events: int, solo: bool) -> tuple[float, float]:
     found = pattern.search(out)
     if found is None:
         raise RuntimeError(f"no figures in the output of {tree}/{script}:\n{out[-2000:]}")
+    if solo:
+        if found[2] is not None:
+            print(f"  PostgreSQL µs/event: IFM {found[2]}, CRM {found[4]}", flush=True)
+        return float(found[1]), float(found[3])
     return float(found[1].replace(",", "")), float(found[2].replace(",", ""))
 
 

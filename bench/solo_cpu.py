@@ -14,9 +14,11 @@ another commit).
 from __future__ import annotations
 
 import asyncio
+import os
 import statistics
 import sys
 import uuid
+from pathlib import Path
 
 from common import bench_stack, produce, sale_messages
 from crm_consumer import _setup_crm
@@ -28,8 +30,41 @@ from ifm_consumer import _setup_ifm
 from pair_cpu import CUSTOMERS  # the same events as the pair benchmark
 
 
-async def _one(stack: Stack, topic: str, service: str, n: int, run: int) -> tuple[float, float]:
-    """(CPU µs per event, events/s) of one child run alone."""
+HZ = os.sysconf("SC_CLK_TCK")
+
+
+def _stat(pid: str) -> list[str] | None:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+
+
+def _is_postgres(pid: str) -> bool:
+    try:
+        argv0 = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0", 1)[0]
+    except OSError:
+        return False
+    # backends rename themselves "postgres: …"; the postmaster keeps its path
+    return argv0.startswith(b"postgres") or argv0.endswith(b"/postgres")
+
+
+def _postgres_ticks() -> int:
+    """CPU ticks of the PostgreSQL server so far: every live postgres process, plus the exited
+    backends' time that the postmaster has reaped (its cutime and cstime)."""
+    total = 0
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        fields = _stat(pid) if _is_postgres(pid) else None
+        if fields is None:
+            continue
+        total += int(fields[11]) + int(fields[12])
+        if not _is_postgres(fields[1]):  # the postmaster
+            total += int(fields[13]) + int(fields[14])
+    return total
+
+
+async def _one(stack: Stack, topic: str, service: str, n: int, run: int) -> tuple[float, float, float]:
+    """(CPU µs per event, PostgreSQL CPU µs per event, events/s) of one child run alone."""
     if service == "IFM":
         dsn = await _setup_ifm(stack, f"solo_ifm_{run}")
         script, batch = "ifm_consumer.py", IfmSettings.model_fields["consumer_max_batch"].default
@@ -39,11 +74,13 @@ async def _one(stack: Stack, topic: str, service: str, n: int, run: int) -> tupl
     child = spawn_child(
         script, dsn, stack.kafka_bootstrap, topic, f"solo-{service}-{run}", str(batch), str(n)
     )
+    pg_before = _postgres_ticks()
     out, err = await asyncio.to_thread(child.communicate)
+    pg_us = (_postgres_ticks() - pg_before) / HZ * 1e6 / n
     cpu, result = cpu_line(out), result_line(out)
     if cpu is None or result is None:
         raise RuntimeError(f"{service} child failed: {err[-2000:]}")
-    return cpu, n / result[0]
+    return cpu, pg_us, n / result[0]
 
 
 async def run(n: int, rounds: int) -> None:
@@ -52,13 +89,23 @@ async def run(n: int, rounds: int) -> None:
         await stack.acreate_topics([topic], partitions=4)
         await produce(stack.kafka_bootstrap, topic, sale_messages(n, customers=CUSTOMERS))
         cpus: dict[str, list[float]] = {"IFM": [], "CRM": []}
+        pgs: dict[str, list[float]] = {"IFM": [], "CRM": []}
         for i in range(rounds):
             for service in ("IFM", "CRM"):
-                cpu, rate = await _one(stack, topic, service, n, i)
+                cpu, pg_us, rate = await _one(stack, topic, service, n, i)
                 cpus[service].append(cpu)
-                print(f"run {i + 1} {service}: {cpu:.1f} µs/event, {rate:,.0f}/s", flush=True)
+                pgs[service].append(pg_us)
+                print(
+                    f"run {i + 1} {service}: {cpu:.1f} µs/event, PostgreSQL {pg_us:.1f} µs/event,"
+                    f" {rate:,.0f}/s",
+                    flush=True,
+                )
         print(
-            "median: " + ", ".join(f"{s} {statistics.median(v):.1f} µs/event" for s, v in cpus.items()),
+            "median: "
+            + ", ".join(
+                f"{s} {statistics.median(v):.1f} µs/event (PostgreSQL {statistics.median(pgs[s]):.1f})"
+                for s, v in cpus.items()
+            ),
             flush=True,
         )
 
