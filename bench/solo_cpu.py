@@ -20,6 +20,7 @@ import sys
 import uuid
 from pathlib import Path
 
+import asyncpg
 from common import bench_stack, produce, sale_messages
 from crm_consumer import _setup_crm
 from g3n_crm.settings import Settings as CrmSettings
@@ -28,7 +29,6 @@ from g3n_influencer.settings import Settings as IfmSettings
 from harness import cpu_line, result_line, spawn_child
 from ifm_consumer import _setup_ifm
 from pair_cpu import CUSTOMERS  # the same events as the pair benchmark
-
 
 HZ = os.sysconf("SC_CLK_TCK")
 
@@ -63,20 +63,35 @@ def _postgres_ticks() -> int:
     return total
 
 
+async def _checkpoint(stack: Stack) -> None:
+    admin = await asyncpg.connect(stack.admin_dsn)
+    try:
+        await admin.execute("CHECKPOINT")
+    finally:
+        await admin.close()
+
+
 async def _one(stack: Stack, topic: str, service: str, n: int, run: int) -> tuple[float, float, float]:
-    """(CPU µs per event, PostgreSQL CPU µs per event, events/s) of one child run alone."""
+    """(CPU µs per event, PostgreSQL CPU µs per event, events/s) of one child run alone.
+
+    PostgreSQL's figure is the server's CPU while the child runs. The setup's dirty pages are
+    flushed first, and the run's database is dropped after it, so no run pays a checkpoint or an
+    autovacuum left over from another; the run's own autovacuum and WAL are counted."""
+    name = f"solo_{service.lower()}_{run}"
     if service == "IFM":
-        dsn = await _setup_ifm(stack, f"solo_ifm_{run}")
+        dsn = await _setup_ifm(stack, name)
         script, batch = "ifm_consumer.py", IfmSettings.model_fields["consumer_max_batch"].default
     else:
-        dsn = await _setup_crm(stack, f"solo_crm_{run}")
+        dsn = await _setup_crm(stack, name)
         script, batch = "crm_consumer.py", CrmSettings.model_fields["consumer_max_batch"].default
+    await _checkpoint(stack)
     child = spawn_child(
         script, dsn, stack.kafka_bootstrap, topic, f"solo-{service}-{run}", str(batch), str(n)
     )
     pg_before = _postgres_ticks()
     out, err = await asyncio.to_thread(child.communicate)
     pg_us = (_postgres_ticks() - pg_before) / HZ * 1e6 / n
+    await stack.adrop_database(name)
     cpu, result = cpu_line(out), result_line(out)
     if cpu is None or result is None:
         raise RuntimeError(f"{service} child failed: {err[-2000:]}")
