@@ -50,9 +50,9 @@ def worktree(commit: str, needs: str) -> Path:
     return path
 
 
-def one_run(tree: Path, events: int, solo: bool) -> tuple[float, float]:
-    """(IFM, CRM): rates with both running, or with `solo` each one's CPU µs per event alone
-    (its PostgreSQL CPU per event too, printed, where the commit's solo_cpu.py reports it)."""
+def one_run(tree: Path, events: int, solo: bool) -> tuple[float, ...]:
+    """(IFM, CRM): rates with both running, or with `solo` each one's CPU µs per event alone,
+    then PostgreSQL's CPU µs per event of each where the commit's solo_cpu.py reports it."""
     script, pattern = ("bench/solo_cpu.py", SOLO) if solo else ("bench/pair_cpu.py", RATES)
     out = subprocess.run(
         ["uv", "run", "python", script, str(events), *(["1"] if solo else [])],
@@ -65,18 +65,24 @@ def one_run(tree: Path, events: int, solo: bool) -> tuple[float, float]:
     if found is None:
         raise RuntimeError(f"no figures in the output of {tree}/{script}:\n{out[-2000:]}")
     if solo:
-        if found[2] is not None:
-            print(f"  PostgreSQL µs/event: IFM {found[2]}, CRM {found[4]}", flush=True)
-        return float(found[1]), float(found[3])
+        pg = (float(found[2]), float(found[4])) if found[2] is not None else ()
+        return float(found[1]), float(found[3]), *pg
     return float(found[1].replace(",", "")), float(found[2].replace(",", ""))
 
 
-def summary(name: str, runs: list[tuple[float, float]], unit: str) -> str:
+def summary(name: str, runs: list[tuple[float, ...]], unit: str) -> str:
     ifm, crm = [r[0] for r in runs], [r[1] for r in runs]
-    return (
+    line = (
         f"{name:>6}: IFM median {statistics.median(ifm):,.1f}{unit} ({min(ifm):,.1f}-{max(ifm):,.1f}),"
         f" CRM median {statistics.median(crm):,.1f}{unit} ({min(crm):,.1f}-{max(crm):,.1f})"
     )
+    if all(len(r) == 4 for r in runs):
+        pg_ifm, pg_crm = [r[2] for r in runs], [r[3] for r in runs]
+        line += (
+            f"; PostgreSQL: IFM median {statistics.median(pg_ifm):.1f} ({min(pg_ifm):.1f}-{max(pg_ifm):.1f}),"
+            f" CRM median {statistics.median(pg_crm):.1f} ({min(pg_crm):.1f}-{max(pg_crm):.1f})"
+        )
+    return line
 
 
 def main() -> None:
@@ -88,12 +94,16 @@ def main() -> None:
     args = parser.parse_args()
     base = worktree(args.base, "bench/solo_cpu.py" if args.solo else "bench/pair_cpu.py")
     unit = " µs/event" if args.solo else "/s"
-    runs: dict[str, list[tuple[float, float]]] = {"base": [], "this": []}
+    runs: dict[str, list[tuple[float, ...]]] = {"base": [], "this": []}
     for i in range(args.rounds):
         for name, tree in (("base", base), ("this", ROOT)):
-            ifm, crm = one_run(tree, args.events, args.solo)
-            runs[name].append((ifm, crm))
-            print(f"round {i + 1} {name}: IFM {ifm:,.1f}{unit}, CRM {crm:,.1f}{unit}", flush=True)
+            figures = one_run(tree, args.events, args.solo)
+            runs[name].append(figures)
+            pg = f" (PostgreSQL {figures[2]:.1f} and {figures[3]:.1f})" if len(figures) == 4 else ""
+            print(
+                f"round {i + 1} {name}: IFM {figures[0]:,.1f}{unit}, CRM {figures[1]:,.1f}{unit}{pg}",
+                flush=True,
+            )
     print(summary("base", runs["base"], unit))
     print(summary("this", runs["this"], unit))
 
