@@ -1,4 +1,4 @@
-"""Attributions, their lines, parked and applied returns (set-based SQL: unnest arrays, few
+"""Attributions with their lines, parked and applied returns (set-based SQL: unnest arrays, few
 statements per batch, so the SCM consumer applies thousands of events per second)."""
 
 from __future__ import annotations
@@ -18,13 +18,12 @@ from g3n_kit.paging import Cursor, keyset_condition, page_of, start_cursor
 
 from g3n_influencer.adapters import earnings as earnings_repo
 from g3n_influencer.adapters import events, ledger
+from g3n_influencer.adapters import lines as lines_repo
 from g3n_influencer.adapters.earnings import EarningState, state_of
 from g3n_influencer.service.models import (
     Attribution,
-    AttributionLineOut,
     AttributionList,
     Earning,
-    EarningLineOut,
     HistoryEntry,
     TierOut,
 )
@@ -130,19 +129,7 @@ class NewAttribution(TypedDict):
     net_sales_minor: int
     content_hash: bytes
     created_by: str | None
-
-
-class NewLine(TypedDict):
-    org_code: str
-    attribution_id: str
-    position: int
-    line_id: str
-    sku: str
-    qty: int
-    net_amount_minor: int
-    eligible: bool
-    basis_minor: int
-    amount_minor: int
+    lines: str  # JSON text: adapters/lines.py
 
 
 class NewEarning(TypedDict):
@@ -182,10 +169,8 @@ def _cols(model: Any) -> str:
 
 
 _ATT_COLUMNS = tuple(NewAttribution.__annotations__)
-_LINE_COLUMNS = tuple(NewLine.__annotations__)
 _EARN_COLUMNS = tuple(NewEarning.__annotations__)
 _att_row = itemgetter(*_ATT_COLUMNS)
-_line_row = itemgetter(*_LINE_COLUMNS)
 _earn_row = itemgetter(*_EARN_COLUMNS)
 _ledger_row = attrgetter(*ledger.COLUMNS)
 
@@ -198,23 +183,20 @@ _RECORD_SQL = f"""
 WITH a AS (
     INSERT INTO ifm_attributions ({_cols(NewAttribution)})
     SELECT {_cols(NewAttribution)} FROM json_populate_recordset(NULL::ifm_attributions, $1::json)
-), l AS (
-    INSERT INTO ifm_attribution_lines ({_cols(NewLine)})
-    SELECT {_cols(NewLine)} FROM json_populate_recordset(NULL::ifm_attribution_lines, $2::json)
 ), e AS (
     INSERT INTO ifm_earnings ({_cols(NewEarning)})
-    SELECT {_cols(NewEarning)} FROM json_populate_recordset(NULL::ifm_earnings, $3::json)
+    SELECT {_cols(NewEarning)} FROM json_populate_recordset(NULL::ifm_earnings, $2::json)
 ), g AS (
     INSERT INTO ifm_ledger ({", ".join(ledger.COLUMNS)})
-    SELECT {", ".join(ledger.COLUMNS)} FROM json_populate_recordset(NULL::ifm_ledger, $4::json)
+    SELECT {", ".join(ledger.COLUMNS)} FROM json_populate_recordset(NULL::ifm_ledger, $3::json)
 ), m AS (
     UPDATE ifm_campaign_members mm SET counted_orders = mm.counted_orders + u.delta, updated_at = now()
-    FROM json_to_recordset($5::json) AS u(org_code text, campaign_id text, profile_id text, delta int)
+    FROM json_to_recordset($4::json) AS u(org_code text, campaign_id text, profile_id text, delta int)
     WHERE mm.org_code = u.org_code AND mm.campaign_id = u.campaign_id AND mm.profile_id = u.profile_id
 ), o AS (
-    {events.OUTBOX_CTE.format("$7", "$8", "$9")}
+    {events.OUTBOX_CTE.format("$6", "$7", "$8")}
 ), p AS (
-    DELETE FROM ifm_parked_returns pr USING json_to_recordset($6::json) AS k(org_code text, order_id text)
+    DELETE FROM ifm_parked_returns pr USING json_to_recordset($5::json) AS k(org_code text, order_id text)
     WHERE pr.org_code = k.org_code AND pr.order_id = k.order_id
     RETURNING pr.org_code, pr.return_id, pr.order_id, pr.occurred_at, pr.currency, pr.lines, pr.event_id,
               pr.parked_at
@@ -241,13 +223,12 @@ SELECT now() AS now, p.* FROM (VALUES (1)) AS one(x) LEFT JOIN p ON true
 async def record_batch(
     conn: asyncpg.Connection,
     atts: Sequence[NewAttribution],
-    lines: Sequence[NewLine],
     earns: Sequence[NewEarning],
     entries: Sequence[ledger.Entry],
     member_deltas: dict[MemberKey, int],
     outbox: Sequence[PackItem],
 ) -> tuple[datetime, list[ParkedReturn]]:
-    """Write a batch of new attributions: attributions, lines, earnings, accrual ledger rows,
+    """Write a batch of new attributions (with their lines): attributions, earnings, accrual ledger rows,
     member tier counters and the change events' outbox rows, and take the returns parked for
     their orders. A batch (``COPY_FROM`` or more) goes by binary ``COPY`` per table plus one
     statement for the counters and parked returns; a single attribution (the HTTP call) by ONE
@@ -257,7 +238,6 @@ async def record_batch(
     if len(atts) >= COPY_FROM:
         copy = conn.copy_records_to_table
         await copy("ifm_attributions", columns=_ATT_COLUMNS, records=[_att_row(a) for a in atts])
-        await copy("ifm_attribution_lines", columns=_LINE_COLUMNS, records=[_line_row(ln) for ln in lines])
         await copy("ifm_earnings", columns=_EARN_COLUMNS, records=[_earn_row(e) for e in earns])
         await copy("ifm_ledger", columns=ledger.COLUMNS, records=[_ledger_row(e) for e in entries])
         await events.copy_outbox(conn, outbox)
@@ -273,7 +253,6 @@ async def record_batch(
         rows = await conn.fetch(
             _RECORD_SQL,
             [{**a, "content_hash": "\\x" + a["content_hash"].hex()} for a in atts],
-            list(lines),
             list(earns),
             [e.as_dict() for e in entries],
             [{"org_code": k[0], "campaign_id": k[1], "profile_id": k[2], "delta": v} for k, v in items],
@@ -302,18 +281,6 @@ async def record_batch(
 
 
 @dataclass
-class LineRow:
-    org_code: str
-    attribution_id: str
-    line_id: str
-    qty: int
-    amount_minor: int
-    returned_qty: int
-    clawed_back_minor: int
-    dirty: bool = False
-
-
-@dataclass
 class OrderAttribution:
     org_code: str
     attribution_id: str
@@ -322,7 +289,7 @@ class OrderAttribution:
     order_id: str
     fully_refunded: bool
     earning: EarningState
-    lines: dict[str, LineRow]
+    lines: dict[str, lines_repo.LineRow]
 
 
 async def lock_orders(conn: asyncpg.Connection, keys: Sequence[tuple[str, str]]) -> None:
@@ -348,13 +315,13 @@ async def lock_orders(conn: asyncpg.Connection, keys: Sequence[tuple[str, str]])
 async def lock_for_orders(
     conn: asyncpg.Connection, keys: Sequence[tuple[str, str]]
 ) -> dict[tuple[str, str], list[OrderAttribution]]:
-    """Attributions of ``(org, order_id)`` with their earnings locked (id order) and lines.
+    """Attributions of ``(org, order_id)`` with their lines and their earnings locked (id order).
     The earning row lock guards its attribution and lines too."""
     if not keys:
         return {}
     ordered = sorted(set(keys))
     rows = await conn.fetch(
-        f"""SELECT a.org_code, a.order_id, a.fully_refunded, {earnings_repo.COLUMNS}
+        f"""SELECT a.org_code, a.order_id, a.fully_refunded, a.lines, {earnings_repo.COLUMNS}
             FROM ifm_attributions a
             JOIN unnest($1::text[], $2::text[]) AS k(org_code, order_id)
               ON a.org_code = k.org_code AND a.order_id = k.order_id
@@ -364,28 +331,6 @@ async def lock_for_orders(
         [k[0] for k in ordered],
         [k[1] for k in ordered],
     )
-    if not rows:
-        return {}
-    line_rows = await conn.fetch(
-        """SELECT l.org_code, l.attribution_id, l.line_id, l.qty, l.amount_minor, l.returned_qty,
-            l.clawed_back_minor
-           FROM ifm_attribution_lines l JOIN unnest($1::text[], $2::text[]) AS k(org_code, attribution_id)
-             ON l.org_code = k.org_code AND l.attribution_id = k.attribution_id
-           ORDER BY l.org_code, l.attribution_id, l.position""",
-        [r["org_code"] for r in rows],
-        [r["attribution_id"] for r in rows],
-    )
-    lines: dict[tuple[str, str], dict[str, LineRow]] = {}
-    for lr in line_rows:
-        lines.setdefault((lr["org_code"], lr["attribution_id"]), {})[lr["line_id"]] = LineRow(
-            lr["org_code"],
-            lr["attribution_id"],
-            lr["line_id"],
-            lr["qty"],
-            lr["amount_minor"],
-            lr["returned_qty"],
-            lr["clawed_back_minor"],
-        )
     out: dict[tuple[str, str], list[OrderAttribution]] = {}
     for r in rows:
         org = r["org_code"]
@@ -398,29 +343,19 @@ async def lock_for_orders(
                 order_id=r["order_id"],
                 fully_refunded=r["fully_refunded"],
                 earning=state_of(org, r),
-                lines=lines.get((org, r["attribution_id"]), {}),
+                lines={ln.line_id: ln for ln in lines_repo.parse(r["lines"])},
             )
         )
     return out
 
 
-async def save_lines(conn: asyncpg.Connection, lines: Sequence[LineRow]) -> None:
-    dirty = [ln for ln in lines if ln.dirty]
-    if not dirty:
-        return
-    await conn.execute(
-        """UPDATE ifm_attribution_lines l SET returned_qty = u.returned, clawed_back_minor = u.clawed
-           FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::bigint[])
-                AS u(org_code, attribution_id, line_id, returned, clawed)
-           WHERE l.org_code = u.org_code AND l.attribution_id = u.attribution_id AND l.line_id = u.line_id""",
-        [ln.org_code for ln in dirty],
-        [ln.attribution_id for ln in dirty],
-        [ln.line_id for ln in dirty],
-        [ln.returned_qty for ln in dirty],
-        [ln.clawed_back_minor for ln in dirty],
-    )
-    for ln in dirty:
-        ln.dirty = False
+async def save_lines(conn: asyncpg.Connection, atts: Sequence[OrderAttribution]) -> None:
+    """Rewrite the lines of the attributions with a changed line."""
+    dirty = [a for a in atts if any(ln.dirty for ln in a.lines.values())]
+    await lines_repo.store(conn, [(a.org_code, a.attribution_id, a.lines.values()) for a in dirty])
+    for a in dirty:
+        for ln in a.lines.values():
+            ln.dirty = False
 
 
 async def mark_fully_refunded(conn: asyncpg.Connection, keys: Sequence[tuple[str, str]]) -> None:
@@ -493,59 +428,15 @@ async def record_applied(
     )
 
 
-async def line_remainders(conn: asyncpg.Connection, org: str, attribution_id: str) -> list[tuple[str, int]]:
-    """``(line_id, amount - clawed back)`` of an attribution's lines, in order."""
-    rows = await conn.fetch(
-        """SELECT line_id, amount_minor - clawed_back_minor AS remaining FROM ifm_attribution_lines
-           WHERE org_code = $1 AND attribution_id = $2 ORDER BY position""",
-        org,
-        attribution_id,
-    )
-    return [(r["line_id"], int(r["remaining"])) for r in rows]
-
-
-async def add_line_clawbacks(
-    conn: asyncpg.Connection, org: str, attribution_id: str, line_ids: Sequence[str], parts: Sequence[int]
-) -> None:
-    await conn.execute(
-        """UPDATE ifm_attribution_lines l SET clawed_back_minor = l.clawed_back_minor + u.part
-           FROM unnest($3::text[], $4::bigint[]) AS u(line_id, part)
-           WHERE l.org_code = $1 AND l.attribution_id = $2 AND l.line_id = u.line_id AND u.part > 0""",
-        org,
-        attribution_id,
-        list(line_ids),
-        list(parts),
-    )
-
-
 # --- reads ----------------------------------------------------------------------------------
 
 _COLUMNS = """a.attribution_id, a.campaign_id, a.profile_id, a.order_id, a.code, a.source, a.sale_id,
     a.occurred_at,
-    a.currency, a.net_sales_minor, a.fully_refunded, a.created_at"""
+    a.currency, a.net_sales_minor, a.fully_refunded, a.created_at, a.lines"""
 
 
 async def _build(conn: asyncpg.Connection, org: str, rows: Sequence[asyncpg.Record]) -> list[Attribution]:
     ids = [r["attribution_id"] for r in rows]
-    line_rows = await conn.fetch(
-        """SELECT attribution_id, line_id, sku, qty, net_amount_minor, eligible, returned_qty
-           FROM ifm_attribution_lines WHERE org_code = $1 AND attribution_id = ANY($2::text[])
-           ORDER BY attribution_id, position""",
-        org,
-        ids,
-    )
-    lines: dict[str, list[AttributionLineOut]] = {}
-    for lr in line_rows:
-        lines.setdefault(lr["attribution_id"], []).append(
-            AttributionLineOut(
-                line_id=lr["line_id"],
-                sku=lr["sku"],
-                qty=lr["qty"],
-                net_amount_minor=lr["net_amount_minor"],
-                eligible=lr["eligible"],
-                returned_qty=lr["returned_qty"],
-            )
-        )
     earnings = await earnings_repo.for_attributions(conn, org, ids)
     return [
         Attribution(
@@ -560,7 +451,7 @@ async def _build(conn: asyncpg.Connection, org: str, rows: Sequence[asyncpg.Reco
             currency=r["currency"],
             net_sales_minor=r["net_sales_minor"],
             fully_refunded=r["fully_refunded"],
-            lines=lines.get(r["attribution_id"], []),
+            lines=[lines_repo.attribution_view(ln) for ln in lines_repo.parse(r["lines"])],
             earnings=earnings.get(r["attribution_id"], []),
             created_at=r["created_at"],
         )
@@ -569,10 +460,10 @@ async def _build(conn: asyncpg.Connection, org: str, rows: Sequence[asyncpg.Reco
 
 
 def attribution_from_new(
-    att: NewAttribution, lines: Sequence[NewLine], earning: NewEarning, accrual: ledger.Entry, now: datetime
+    att: NewAttribution, earning: NewEarning, accrual: ledger.Entry, now: datetime
 ) -> Attribution:
     """The public view of an attribution just written by :func:`record_batch` (no re-read)."""
-    mine = [ln for ln in lines if ln["attribution_id"] == att["attribution_id"]]
+    mine = lines_repo.parse(att["lines"])
     tier = earning["tier"]
     return Attribution(
         attribution_id=att["attribution_id"],
@@ -586,17 +477,7 @@ def attribution_from_new(
         currency=att["currency"],
         net_sales_minor=att["net_sales_minor"],
         fully_refunded=False,
-        lines=[
-            AttributionLineOut(
-                line_id=ln["line_id"],
-                sku=ln["sku"],
-                qty=ln["qty"],
-                net_amount_minor=ln["net_amount_minor"],
-                eligible=ln["eligible"],
-                returned_qty=0,
-            )
-            for ln in mine
-        ],
+        lines=[lines_repo.attribution_view(ln) for ln in mine],
         earnings=[
             Earning(
                 earning_id=earning["earning_id"],
@@ -614,19 +495,7 @@ def attribution_from_new(
                 flat_amount_minor=earning["flat_amount_minor"],
                 tier=TierOut(**tier) if tier else None,
                 prior_orders=earning["prior_orders"],
-                lines=[
-                    EarningLineOut(
-                        line_id=ln["line_id"],
-                        sku=ln["sku"],
-                        qty=ln["qty"],
-                        returned_qty=0,
-                        basis_minor=ln["basis_minor"],
-                        amount_minor=ln["amount_minor"],
-                        clawed_back_minor=0,
-                    )
-                    for ln in mine
-                    if ln["eligible"]
-                ],
+                lines=[lines_repo.earning_view(ln) for ln in mine if ln.eligible],
                 status=earning["status"],
                 hold=None,
                 available_at=earning["available_at"],

@@ -12,6 +12,7 @@ from g3n_kit.errors import NotFound
 from g3n_kit.paging import Cursor, keyset_condition, page_of, start_cursor
 
 from g3n_influencer.adapters import ledger
+from g3n_influencer.adapters import lines as lines_repo
 from g3n_influencer.service.models import (
     Earning,
     EarningLineOut,
@@ -184,27 +185,17 @@ async def _lines(
     conn: asyncpg.Connection, org: str, attribution_ids: Sequence[str]
 ) -> dict[str, list[EarningLineOut]]:
     rows = await conn.fetch(
-        """SELECT attribution_id, line_id, sku, qty, returned_qty, basis_minor, amount_minor,
-            clawed_back_minor
-           FROM ifm_attribution_lines WHERE org_code = $1 AND attribution_id = ANY($2::text[]) AND eligible
-           ORDER BY attribution_id, position""",
+        """SELECT attribution_id, lines FROM ifm_attributions
+           WHERE org_code = $1 AND attribution_id = ANY($2::text[])""",
         org,
         list(attribution_ids),
     )
-    out: dict[str, list[EarningLineOut]] = {}
-    for r in rows:
-        out.setdefault(r["attribution_id"], []).append(
-            EarningLineOut(
-                line_id=r["line_id"],
-                sku=r["sku"],
-                qty=r["qty"],
-                returned_qty=r["returned_qty"],
-                basis_minor=r["basis_minor"],
-                amount_minor=r["amount_minor"],
-                clawed_back_minor=r["clawed_back_minor"],
-            )
-        )
-    return out
+    return {
+        r["attribution_id"]: [
+            lines_repo.earning_view(ln) for ln in lines_repo.parse(r["lines"]) if ln.eligible
+        ]
+        for r in rows
+    }
 
 
 async def _history(

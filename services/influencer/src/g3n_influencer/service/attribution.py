@@ -38,6 +38,7 @@ from g3n_influencer.adapters import attributions as repo
 from g3n_influencer.adapters import campaigns as campaigns_repo
 from g3n_influencer.adapters import earnings as earnings_repo
 from g3n_influencer.adapters import events, ledger
+from g3n_influencer.adapters import lines as lines_repo
 from g3n_influencer.adapters.campaigns import CampaignRule
 from g3n_influencer.adapters.events import Change
 from g3n_influencer.domain.campaigns import Tier, check_attributable, in_window, tier_for
@@ -158,7 +159,6 @@ class _Rows(NamedTuple):
     lock)."""
 
     att: repo.NewAttribution
-    lines: list[repo.NewLine]
     earn: repo.NewEarning
     entry: ledger.Entry
     changes: tuple[PackItem, PackItem]
@@ -197,22 +197,8 @@ def _rows(
             **recorded,  # type: ignore[typeddict-item]
             "content_hash": content_hash,
             "created_by": created_by,
+            "lines": lines_repo.new_lines(calc.lines),
         },
-        [
-            {
-                "org_code": org,
-                "attribution_id": att_id,
-                "position": pos,
-                "line_id": le.line_id,
-                "sku": le.sku,
-                "qty": le.qty,
-                "net_amount_minor": le.net_amount_minor,
-                "eligible": le.eligible,
-                "basis_minor": le.basis_minor,
-                "amount_minor": le.amount_minor,
-            }
-            for pos, le in enumerate(calc.lines)
-        ],
         {
             "org_code": org,
             "earning_id": earning_id,
@@ -338,19 +324,18 @@ async def apply_attributions(
         outcomes[i] = Outcome("created", att_id)
         written.append(rows)
     atts = [r.att for r in written]
-    lines = [ln for r in written for ln in r.lines]
     earns = [r.earn for r in written]
     entries = [r.entry for r in written]
     if not atts:
         return [o for o in outcomes if o is not None]
     outbox = [c for r in written for c in r.changes]
-    now, parked = await repo.record_batch(conn, atts, lines, earns, entries, deltas, outbox)
+    now, parked = await repo.record_batch(conn, atts, earns, entries, deltas, outbox)
     if parked:
         await apply_returns(conn, [_from_parked(p) for p in parked], actor)
     if len(drafts) == 1 and not parked and atts:  # one HTTP call: answer from what was written
         o = outcomes[0]
         assert o is not None
-        o.created = repo.attribution_from_new(atts[0], lines, earns[0], entries[0], now)
+        o.created = repo.attribution_from_new(atts[0], earns[0], entries[0], now)
     return [o for o in outcomes if o is not None]
 
 
@@ -505,7 +490,7 @@ async def apply_returns(conn: asyncpg.Connection, returns: Sequence[ReturnCmd], 
                 mk = (r.org_code, att.campaign_id, att.profile_id)
                 member_deltas[mk] = member_deltas.get(mk, 0) - 1
     all_atts = [a for atts in by_order.values() for a in atts]
-    await repo.save_lines(conn, [ln for a in all_atts for ln in a.lines.values()])
+    await repo.save_lines(conn, all_atts)
     await earnings_repo.save(conn, [a.earning for a in all_atts])
     await ledger.append(conn, entries)
     await ledger.add_carry_over(conn, carry)

@@ -15,9 +15,9 @@ import asyncpg
 from g3n_kit.db import Database
 from g3n_kit.errors import InvalidState, ValidationFailed
 
-from g3n_influencer.adapters import attributions as attributions_repo
 from g3n_influencer.adapters import earnings as repo
 from g3n_influencer.adapters import events, ledger
+from g3n_influencer.adapters import lines as lines_repo
 from g3n_influencer.adapters.earnings import EarningState
 from g3n_influencer.adapters.events import Change
 from g3n_influencer.domain.earnings import (
@@ -157,11 +157,11 @@ def clawback_state(
 
 async def spread_to_lines(conn: asyncpg.Connection, org: str, attribution_id: str, amount: int) -> None:
     """Record a manual clawback on the earning's lines (largest remainder over what remains)."""
-    remaining = await attributions_repo.line_remainders(conn, org, attribution_id)
-    parts = spread_clawback(amount, [r for _, r in remaining])
-    await attributions_repo.add_line_clawbacks(
-        conn, org, attribution_id, [lid for lid, _ in remaining], parts
-    )
+    lines = await lines_repo.load(conn, org, attribution_id)
+    parts = spread_clawback(amount, [ln.amount_minor - ln.clawed_back_minor for ln in lines])
+    for ln, part in zip(lines, parts, strict=True):
+        ln.clawed_back_minor += part
+    await lines_repo.store(conn, [(org, attribution_id, lines)])
 
 
 async def hold_earnings(conn: asyncpg.Connection, actor: Actor, cmd: EarningsHold) -> Earnings:
