@@ -1,0 +1,152 @@
+"""When the consumer loop commits Kafka offsets: at most every ``commit_interval_s`` while it
+runs, for partitions about to be handed to another member, and when it stops; against the real
+broker and PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+from g3n_kit.consumer import ConsumerLoop, InboundEvent
+from g3n_kit.db import Database
+from g3n_kit.kafka import produce
+from g3n_kit.migrations import KIT_MIGRATIONS, migrate
+from support.events import sale_bytes
+
+
+async def _committed(bootstrap: str, group: str) -> dict[TopicPartition, int]:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        found = await admin.list_consumer_group_offsets(group)
+    finally:
+        await admin.close()
+    return {tp: meta.offset for tp, meta in found.items() if meta.offset >= 0}
+
+
+async def _until(check: Any, timeout: float) -> bool:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while asyncio.get_running_loop().time() < deadline:
+        if await check():
+            return True
+        await asyncio.sleep(0.1)
+    return False
+
+
+async def _ends(bootstrap: str, topic: str) -> dict[TopicPartition, int]:
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)  # no group
+    await consumer.start()
+    try:
+        await consumer._client.force_metadata_update()
+        tps = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
+        ends = await asyncio.wait_for(consumer.end_offsets(tps), 5)
+    finally:
+        await consumer.stop()
+    return {tp: end for tp, end in ends.items() if end > 0}
+
+
+async def _setup(stack: Any, partitions: int, n: int) -> tuple[str, Database, dict[TopicPartition, int]]:
+    topic = f"kit.offsets.{uuid.uuid4().hex[:8]}"
+    await stack.acreate_topics([topic], partitions=partitions)
+    await produce(stack.kafka_bootstrap, topic, [sale_bytes(f"s-{i}") for i in range(n)])
+    dsn = await stack.aensure_database(f"kit_offsets_{uuid.uuid4().hex[:8]}")
+    await migrate(dsn, [KIT_MIGRATIONS])
+    ends = await _ends(stack.kafka_bootstrap, topic)
+    assert sum(ends.values()) == n and len(ends) > 1  # the events span partitions
+    return topic, await Database.connect(dsn), ends
+
+
+def _loop(db: Database, stack: Any, topic: str, group: str, seen: list[str], interval: float) -> ConsumerLoop:
+    async def handler(conn: Any, events: Sequence[InboundEvent]) -> None:
+        seen.extend(str(e.envelope.event_id) for e in events)
+
+    return ConsumerLoop(
+        db=db,
+        bootstrap=stack.kafka_bootstrap,
+        group=group,
+        handlers={topic: handler},
+        max_batch=20,
+        commit_interval_s=interval,
+    )
+
+
+async def test_offsets_are_committed_within_the_interval_while_the_loop_runs_idle(stack: Any) -> None:
+    topic, db, ends = await _setup(stack, partitions=2, n=100)
+    group = f"offsets-{uuid.uuid4().hex[:6]}"
+    seen: list[str] = []
+    stop = asyncio.Event()
+    task = asyncio.create_task(_loop(db, stack, topic, group, seen, 0.5).run(stop))
+    try:
+
+        async def all_applied() -> bool:
+            return len(seen) == 100
+
+        async def all_committed() -> bool:
+            return await _committed(stack.kafka_bootstrap, group) == ends
+
+        assert await _until(all_applied, 60)
+        # No more records arrive, and the loop is still running: the interval alone commits.
+        assert await _until(all_committed, 10), await _committed(stack.kafka_bootstrap, group)
+        assert not task.done()
+    finally:
+        stop.set()
+        await task
+        await db.close()
+
+
+async def test_a_stopping_loop_commits_what_it_applied(stack: Any) -> None:
+    topic, db, ends = await _setup(stack, partitions=2, n=100)
+    group = f"offsets-{uuid.uuid4().hex[:6]}"
+    seen: list[str] = []
+    stop = asyncio.Event()
+    task = asyncio.create_task(_loop(db, stack, topic, group, seen, 3600).run(stop))
+    try:
+
+        async def all_applied() -> bool:
+            return len(seen) == 100
+
+        assert await _until(all_applied, 60)
+        assert await _committed(stack.kafka_bootstrap, group) == {}  # the hour has not passed
+    finally:
+        stop.set()
+        await task
+        await db.close()
+    assert await _committed(stack.kafka_bootstrap, group) == ends
+
+
+async def test_revoked_partitions_are_committed_before_another_member_takes_them(stack: Any) -> None:
+    topic, db, ends = await _setup(stack, partitions=4, n=200)
+    group = f"offsets-{uuid.uuid4().hex[:6]}"
+    first_seen: list[str] = []
+    second_seen: list[str] = []
+    stops = [asyncio.Event(), asyncio.Event()]
+    first = asyncio.create_task(_loop(db, stack, topic, group, first_seen, 3600).run(stops[0]))
+    second: asyncio.Task[None] | None = None
+    try:
+
+        async def first_applied_all() -> bool:
+            return len(first_seen) == 200
+
+        assert await _until(first_applied_all, 60)
+        # A second member joins: the rebalance revokes the first one's partitions, which commits
+        # their offsets (the interval is an hour), so the second gets nothing again.
+        second = asyncio.create_task(_loop(db, stack, topic, group, second_seen, 3600).run(stops[1]))
+
+        async def all_committed() -> bool:
+            return await _committed(stack.kafka_bootstrap, group) == ends
+
+        assert await _until(all_committed, 30), await _committed(stack.kafka_bootstrap, group)
+        await asyncio.sleep(2)  # a redelivery to the second member would reach its handler by now
+        assert second_seen == []
+        assert len(set(first_seen)) == 200
+    finally:
+        for stop in stops:
+            stop.set()
+        await first
+        if second is not None:
+            await second
+        await db.close()
