@@ -204,6 +204,7 @@ async def run_consumer(defn: ServiceDefinition) -> None:
                 max_batch=defn.settings.consumer_max_batch,
                 poll_ms=defn.settings.consumer_poll_ms,
                 session_timeout_ms=defn.settings.consumer_session_timeout_ms,
+                commit_interval_s=defn.settings.consumer_commit_interval_s,
             )
             for spec in defn.consumers
         ]

@@ -26,6 +26,9 @@ class ServiceSettings(BaseSettings):
     consumer_max_batch: int = Field(default=1000, ge=1, le=10_000)
     consumer_poll_ms: int = Field(default=200, ge=1)
     consumer_session_timeout_ms: int = Field(default=6_000, ge=1_000)
+    # Applied batches' offsets are committed together at most this often (and on revoke/stop);
+    # 0 commits after every batch. See g3n_kit.consumer.
+    consumer_commit_interval_s: float = Field(default=1.0, ge=0, le=60)
     relay_batch: int = Field(default=1000, ge=1, le=10_000)
     relay_idle_ms: int = Field(default=50, ge=1)
     paging_secret: str = Field(
