@@ -8,7 +8,8 @@ offsets committed), against the raw ingest floor and a naive per-message handler
 * crm with IFM running too: the same, while the IFM consumer (bench/ifm_consumer.py's child)
   applies the same events in another process (as in production, both consume `scm.sales.v1`);
 * crm without the GC tuning: the first again, default collector thresholds;
-* naive: the same handler and loop with one event per transaction (max_batch=1), on a subset.
+* naive: the same handler and loop with one event per transaction and an offset commit per event
+  (max_batch=1, commit interval 0), on a subset.
 
 Every sale names its customer by e-mail (resolved case-insensitively), has two lines and earns
 points; the customers exist beforehand. The child reports its peak RSS. Knobs for analysis:
@@ -108,7 +109,13 @@ async def _child(dsn: str, bootstrap: str, topic: str, group: str, max_batch: in
                 slot[1] += time.perf_counter() - t0
 
     loop = ConsumerLoop(
-        db=db, bootstrap=bootstrap, group=group, handlers={topic: handler}, max_batch=max_batch
+        db=db,
+        bootstrap=bootstrap,
+        group=group,
+        handlers={topic: handler},
+        max_batch=max_batch,
+        # The naive baseline (one event per transaction) also commits its offset per event.
+        commit_interval_s=0.0 if max_batch == 1 else 1.0,
     )
     task = asyncio.create_task(loop.run(stop))
     # Progress from the loop's own counter (incremented once a batch's transaction committed), not

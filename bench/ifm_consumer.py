@@ -7,7 +7,8 @@ the same events at the same time (as in production both consume `scm.sales.v1`).
 * ifm: `g3n_influencer`'s batch handler in the kit's ConsumerLoop, in a child process of its own
   (as in production: uvloop, the consumer entrypoint's GC settings), default batch size; first
   alone on the machine, then with the CRM's consumer beside it in another child;
-* naive: the same handler and loop with one event per transaction (max_batch=1), on a subset.
+* naive: the same handler and loop with one event per transaction and an offset commit per event
+  (max_batch=1, commit interval 0), on a subset.
 
 Run: `uv run python bench/ifm_consumer.py [N] [NAIVE_N] [--no-crm] [--write]`
 (`--write` replaces its section of docs/benchmarks.md). Diagnostics: `IFM_BENCH_STDERR=1` (child
@@ -104,7 +105,13 @@ async def _child(dsn: str, bootstrap: str, topic: str, group: str, max_batch: in
                 in_flight[0] -= 1
 
     loop = ConsumerLoop(
-        db=db, bootstrap=bootstrap, group=group, handlers={topic: handler}, max_batch=max_batch
+        db=db,
+        bootstrap=bootstrap,
+        group=group,
+        handlers={topic: handler},
+        max_batch=max_batch,
+        # The naive baseline (one event per transaction) also commits its offset per event.
+        commit_interval_s=0.0 if max_batch == 1 else 1.0,
     )
     task = asyncio.create_task(loop.run(stop))
     # Progress from the kit's own counter (incremented after each batch's transaction commits,

@@ -14,6 +14,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from g3n_kit.consumer import ConsumerLoop, InboundEvent
 from g3n_kit.db import Database
 from g3n_kit.kafka import produce
+from g3n_kit.metrics import EVENTS_CONSUMED, EVENTS_DUPLICATE
 from g3n_kit.migrations import KIT_MIGRATIONS, migrate
 from support.events import sale_bytes
 
@@ -60,8 +61,22 @@ async def _setup(stack: Any, partitions: int, n: int) -> tuple[str, Database, di
     return topic, await Database.connect(dsn), ends
 
 
-def _loop(db: Database, stack: Any, topic: str, group: str, seen: list[str], interval: float) -> ConsumerLoop:
+def _loop(
+    db: Database,
+    stack: Any,
+    topic: str,
+    group: str,
+    seen: list[str],
+    interval: float,
+    *,
+    max_batch: int = 20,
+    started: asyncio.Event | None = None,
+    slow_s: float = 0.0,
+) -> ConsumerLoop:
     async def handler(conn: Any, events: Sequence[InboundEvent]) -> None:
+        if started is not None:
+            started.set()
+        await asyncio.sleep(slow_s)
         seen.extend(str(e.envelope.event_id) for e in events)
 
     return ConsumerLoop(
@@ -69,7 +84,7 @@ def _loop(db: Database, stack: Any, topic: str, group: str, seen: list[str], int
         bootstrap=stack.kafka_bootstrap,
         group=group,
         handlers={topic: handler},
-        max_batch=20,
+        max_batch=max_batch,
         commit_interval_s=interval,
     )
 
@@ -140,9 +155,43 @@ async def test_revoked_partitions_are_committed_before_another_member_takes_them
             return await _committed(stack.kafka_bootstrap, group) == ends
 
         assert await _until(all_committed, 30), await _committed(stack.kafka_bootstrap, group)
-        await asyncio.sleep(2)  # a redelivery to the second member would reach its handler by now
+        await asyncio.sleep(2)  # a redelivery to the second member would have been fetched by now
+        # Nothing was delivered twice (the inbox would have hidden it from the handlers).
+        assert EVENTS_CONSUMED.labels(group, topic)._value.get() == 200
+        assert EVENTS_DUPLICATE.labels(group, topic)._value.get() == 0
         assert second_seen == []
-        assert len(set(first_seen)) == 200
+    finally:
+        for stop in stops:
+            stop.set()
+        await first
+        if second is not None:
+            await second
+        await db.close()
+
+
+async def test_a_revocation_waits_for_the_batches_in_flight_and_commits_them(stack: Any) -> None:
+    topic, db, ends = await _setup(stack, partitions=4, n=200)
+    group = f"offsets-{uuid.uuid4().hex[:6]}"
+    first_seen: list[str] = []
+    second_seen: list[str] = []
+    started = asyncio.Event()
+    stops = [asyncio.Event(), asyncio.Event()]
+    # One batch per partition, each taking 3 s: they are all in flight when the second member joins.
+    first_loop = _loop(db, stack, topic, group, first_seen, 3600, max_batch=500, started=started, slow_s=3)
+    first = asyncio.create_task(first_loop.run(stops[0]))
+    second: asyncio.Task[None] | None = None
+    try:
+        await asyncio.wait_for(started.wait(), 60)
+        second = asyncio.create_task(_loop(db, stack, topic, group, second_seen, 3600).run(stops[1]))
+
+        async def all_committed() -> bool:
+            return await _committed(stack.kafka_bootstrap, group) == ends
+
+        assert await _until(all_committed, 30), await _committed(stack.kafka_bootstrap, group)
+        await asyncio.sleep(2)
+        assert len(first_seen) == 200
+        assert EVENTS_CONSUMED.labels(group, topic)._value.get() == 200  # nothing delivered twice
+        assert second_seen == []
     finally:
         for stop in stops:
             stop.set()

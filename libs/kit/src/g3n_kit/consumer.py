@@ -114,14 +114,22 @@ def default_natural_key(env: EventEnvelope) -> str | None:
 
 
 class _CommitOnRevoke(ConsumerRebalanceListener):  # type: ignore[misc]
-    """Commits the applied offsets of partitions about to be handed to another member."""
+    """Before partitions are handed to another member: lets their batches in flight finish (up to
+    ``revoke_wait_s``), then commits what was applied of them."""
 
     def __init__(self, loop: ConsumerLoop, consumer: AIOKafkaConsumer) -> None:
         self.loop = loop
         self.consumer = consumer
 
     async def on_partitions_revoked(self, revoked: Collection[TopicPartition]) -> None:
-        await self.loop.commit_applied(self.consumer, only=set(revoked))
+        gone = set(revoked)
+        in_flight = [task for tp, task in self.loop._tasks.items() if tp in gone and not task.done()]
+        if in_flight:
+            await asyncio.wait(in_flight, timeout=self.loop.revoke_wait_s)
+        await self.loop.commit_applied(self.consumer, only=gone)
+        # A batch of these partitions that finishes after this point must not record its offset:
+        # the partition may be another member's by then, or ours again with a newer position.
+        self.loop._generation += 1
 
     async def on_partitions_assigned(self, assigned: Collection[TopicPartition]) -> None:
         pass
@@ -210,6 +218,7 @@ class ConsumerLoop:
         client_id: str | None = None,
         session_timeout_ms: int = 6_000,
         commit_interval_s: float = 1.0,
+        revoke_wait_s: float = 10.0,
     ) -> None:
         self.db = db
         self.bootstrap = bootstrap
@@ -227,6 +236,9 @@ class ConsumerLoop:
         self.commit_interval_s = commit_interval_s
         self._pending: dict[TopicPartition, int] = {}
         self._last_commit = time.monotonic()
+        self.revoke_wait_s = revoke_wait_s
+        self._generation = 0  # +1 at every revocation; a batch records its offset only in its own
+        self._tasks: dict[TopicPartition, asyncio.Task[None]] = {}  # the batch in flight per partition
         self.ready = asyncio.Event()
         # Partitions whose last claim met events already in the inbox (a replay or a redelivery):
         # their next batch skips the optimistic COPY, which would likely fail again.
@@ -256,7 +268,7 @@ class ConsumerLoop:
         # at once instead of waiting for the other partitions' batches (so Python decodes one
         # partition's batch while PostgreSQL writes another's). Batches of one partition stay
         # strictly in order: the next is taken only after the previous one committed.
-        tasks: dict[TopicPartition, asyncio.Task[None]] = {}
+        tasks = self._tasks
         try:
             while not stop.is_set():
                 batch = await self._poll(consumer, busy=tasks.keys())
@@ -314,6 +326,7 @@ class ConsumerLoop:
         stop: asyncio.Event,
     ) -> None:
         EVENTS_CONSUMED.labels(self.group, tp.topic).inc(len(records))
+        generation = self._generation
         backoff = Backoff()
         while True:
             try:
@@ -346,7 +359,8 @@ class ConsumerLoop:
         EVENTS_DUPLICATE.labels(self.group, tp.topic).inc(duplicates)
         for reason in dead:
             EVENTS_DEAD_LETTERED.labels(self.group, tp.topic, reason).inc()
-        self._pending[tp] = records[-1].offset + 1  # the loop commits it (commit_applied)
+        if generation == self._generation:  # not revoked meanwhile
+            self._pending[tp] = records[-1].offset + 1  # the loop commits it (commit_applied)
 
     async def commit_applied(
         self, consumer: AIOKafkaConsumer, only: Collection[TopicPartition] | None = None
@@ -361,10 +375,15 @@ class ConsumerLoop:
         self._last_commit = time.monotonic()
         if not offsets:
             return
+        generation = self._generation
         try:
             await consumer.commit(offsets)
         except (CommitFailedError, IllegalStateError, KafkaError) as exc:
-            # Rebalanced away: the new owner gets the batches again and the inbox skips them.
+            # Kept for the next try unless a newer batch or a rebalance came meanwhile; if the
+            # partition was handed on, its new owner gets the batches again and the inbox skips them.
+            if generation == self._generation:
+                for tp, offset in offsets.items():
+                    self._pending.setdefault(tp, offset)
             log.warning("offset commit failed", extra={"group": self.group, "error": str(exc)})
 
     async def _apply(

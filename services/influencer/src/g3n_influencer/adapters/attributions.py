@@ -316,7 +316,9 @@ async def lock_for_orders(
     conn: asyncpg.Connection, keys: Sequence[tuple[str, str]]
 ) -> dict[tuple[str, str], list[OrderAttribution]]:
     """Attributions of ``(org, order_id)`` with their lines and their earnings locked (id order).
-    The earning row lock guards its attribution and lines too."""
+    The attribution row is locked with its earning: a writer that waited for the lock then reads
+    the lines as the previous holder left them (a manual clawback rewrites them), not the row
+    version its statement first saw."""
     if not keys:
         return {}
     ordered = sorted(set(keys))
@@ -327,7 +329,7 @@ async def lock_for_orders(
               ON a.org_code = k.org_code AND a.order_id = k.order_id
             JOIN ifm_earnings e ON e.org_code = a.org_code AND e.attribution_id = a.attribution_id
             ORDER BY e.org_code, e.earning_id
-            FOR UPDATE OF e""",
+            FOR UPDATE OF e, a""",
         [k[0] for k in ordered],
         [k[1] for k in ordered],
     )

@@ -7,6 +7,7 @@
 -- The per-line invariants (returned <= qty, clawed back <= amount, basis <= net, ineligible lines
 -- earn nothing) are kept by the domain code under the earning's row lock, which guards the
 -- attribution and its lines, and by the earning's own CHECKs on its totals.
+ALTER TABLE ifm_attributions SET (fillfactor = 90);
 ALTER TABLE ifm_attributions ADD COLUMN lines text NOT NULL DEFAULT '[]';
 UPDATE ifm_attributions a SET lines = l.lines
 FROM (
@@ -18,4 +19,3 @@ FROM (
 ) l
 WHERE a.org_code = l.org_code AND a.attribution_id = l.attribution_id;
 DROP TABLE ifm_attribution_lines;
-ALTER TABLE ifm_attributions SET (fillfactor = 90);
