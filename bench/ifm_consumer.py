@@ -47,27 +47,26 @@ CRM_CUSTOMERS = 20_000
 BATCH = str(IfmSettings.model_fields["consumer_max_batch"].default)
 CRM_BATCH = str(CrmSettings.model_fields["consumer_max_batch"].default)
 LIMITS = """
-How the batch is written: binary `COPY` per table (attributions, lines, earnings, ledger), one
-packed outbox row holding all the change events (`g3n_kit.outbox.pack`), one statement for the
-tier counters and parked returns; change events are encoded straight to JSON with orjson; the
-commission is computed once per distinct (campaign, tier, lines) in a batch. The campaign member
-row (its tier counter) is locked as late as possible: in a campaign without a tier ladder a
-batch's rows are built before it, so the four partitions' batches, which all hit the one member
-of the benchmark's code, queue on that row only for their writes and commit.
+How the batch is written: binary `COPY` per table (attributions with their lines as one JSON
+value, earnings, ledger), one packed outbox row holding all the change events
+(`g3n_kit.outbox.pack`), one statement for the tier counters and parked returns; change events are
+encoded straight to JSON with orjson; the commission is computed once per distinct (campaign, tier,
+lines) in a batch. The campaign member row (its tier counter) is locked as late as possible: in a
+campaign without a tier ladder a batch's rows are built before it. Offsets of applied batches are
+committed together at most every second (the kit's commit interval).
 
-What limits it: alone on the machine, the member row: the machine stayed under 70% busy
-(per-second /proc sampling) while the partitions' batches took turns on it. Beside the CRM
-consumer, CPU: the machine is ~95% busy and `bench/pair_cpu.py` (section above) splits the CPU
-per sale between the two consumers, PostgreSQL and the broker. Of the IFM consumer's own time
-(`uvx py-spy record` on it, CRM consumer beside it): contract parsing ~16% (pydantic, ~10 µs per
-event), the handler ~54% (asyncpg's encoding of the COPY rows ~14%, other statements ~10%;
-matching, commission, rows and change events the rest), the kit's inbox claim (one `COPY`) ~4%,
-the event loop's own socket work ~11%. PostgreSQL writes 6 heap rows per sale (attribution, 2
-lines, earning, ledger, inbox) and ~18 index entries. Getting both services to 10,000 events/s
-together still needs ~15% less CPU per sale across the machine: six runs of
-`bench/pair_cpu.py` (section above) measured 230-248 µs per sale on 2026-11-26, against the 200 µs
-that allows. Candidates: fewer rows per sale (lines as arrays on the attribution), a cheaper
-contract parse, less Python per row.
+What limits it: CPU. Alone, the consumer process is most of a core and PostgreSQL most of the other
+(`bench/solo_cpu.py`: ~55 µs of the consumer's CPU and ~43 µs of PostgreSQL's per sale). Beside the
+CRM consumer the machine is ~95% busy and `bench/pair_cpu.py` (section above) splits the CPU per
+sale between the two consumers, PostgreSQL and the broker. The benchmark's one influencer code is
+not what holds it back: the same run with the sales spread over 50 influencers measured the same
+rates (IFM 7,810 and 7,978/s against 8,218 and 8,623/s with one, alternating, 60,000 sales). Of the
+consumer's own time (`uvx py-spy record --native`): contract parsing ~19% (pydantic-core, ~10 µs
+per event), the kit's loop and claim ~10%, the event loop and asyncpg's protocol ~10%, the handler
+the rest (rows and change events ~11%, asyncpg's encoding of the COPY rows ~8%). PostgreSQL writes
+4 heap rows per sale (inbox, attribution, earning, ledger) and 16 index entries; an index entry
+costs ~1 µs of its CPU when the key appends, ~2 µs when it lands at random (inbox event id and
+natural key, order id).
 """
 
 
@@ -305,6 +304,10 @@ async def run(n: int, naive_n: int, *, with_crm: bool, write: bool) -> None:
         f"| **IFM batch handler** (kit `ConsumerLoop`, default batch size){beside}"
         f" | **{ifm:,.0f}** | {ifm / floor:.0%} |"
     )
+    naive_row = (
+        f"| naive: same handler, one event per transaction and offset commit ({naive_n:,} events)"
+        f" | {naive:,.0f} | {naive / floor:.0%} |"
+    )
     write_section(
         "ifm-consumer",
         f"""## IFM: SCM sales attributed to influencers
@@ -321,7 +324,7 @@ runs in its own process. {crm_line}
 | --- | ---: | ---: |
 | floor (consume + decode + `COPY` + commit) | {floor:,.0f} | 100% |
 {alone_row}{main_row}
-| naive: same handler, one event per transaction ({naive_n:,} events) | {naive:,.0f} | {naive / floor:.0%} |
+{naive_row}
 
 Batch vs naive: {ifm / naive:.1f}x. IFM consumer peak RSS: {rss / 1024:.0f} MB
 (naive run {naive_rss / 1024:.0f} MB).
