@@ -335,7 +335,8 @@ async def run(n: int, naive_n: int) -> None:
 commit {git_rev()} + working tree, {machine()}, load average at the start {load}.
 {n:,} `scm.sale.recorded` events (two lines, customer named by e-mail, {CUSTOMERS:,} customers), 4 partitions.
 Applied = customer resolved, points earned into a lot, ledger entry, sale bookkeeping, change event
-in the outbox, inbox row, offsets committed. The CRM consumer runs in its own process, as
+in the outbox, inbox row, offsets committed (at most a second later: the kit's commit interval).
+The CRM consumer runs in its own process, as
 `python -m g3n_crm.entrypoints.consumer` does (the kit's event loop, the entrypoint's GC tuning),
 up to {BATCH} records per partition per poll; the rate is timed from the first committed batch
 (not counted) to the last, read from the loop's own counter.
