@@ -40,6 +40,7 @@ from g3n_devstack.stack import Stack
 from g3n_influencer.settings import Settings as IfmSettings
 from harness import (
     applied_counter,
+    bench_loop,
     child_args,
     child_env,
     child_main,
@@ -79,7 +80,6 @@ async def _child(dsn: str, bootstrap: str, topic: str, group: str, max_batch: in
     """Consume until `n` events are applied; print the seconds `n` events take at the rate measured
     after the first batch, and the peak RSS."""
     from g3n_crm.entrypoints.consumer_handlers import handle_scm_sales
-    from g3n_kit.consumer import ConsumerLoop
     from g3n_kit.db import Database
 
     if os.environ.get("CRM_BENCH_STMTS"):  # per-statement wall time, printed at the end
@@ -108,15 +108,7 @@ async def _child(dsn: str, bootstrap: str, topic: str, group: str, max_batch: in
                 slot[0] += 1
                 slot[1] += time.perf_counter() - t0
 
-    loop = ConsumerLoop(
-        db=db,
-        bootstrap=bootstrap,
-        group=group,
-        handlers={topic: handler},
-        max_batch=max_batch,
-        # The naive baseline (one event per transaction) also commits its offset per event.
-        commit_interval_s=0.0 if max_batch == 1 else 1.0,
-    )
+    loop = bench_loop(db, bootstrap, group, topic, handler, max_batch)
     task = asyncio.create_task(loop.run(stop))
     # Progress from the loop's own counter (incremented once a batch's transaction committed), not
     # from a `count(*)` on the inbox every few ms: that query took PostgreSQL CPU from the consumer.

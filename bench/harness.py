@@ -178,6 +178,21 @@ def applied_counter(group: str, topic: str) -> Callable[[], float]:
     return EVENTS_APPLIED.labels(group, topic)._value.get  # type: ignore[no-any-return]
 
 
+def bench_loop(db: Any, bootstrap: str, group: str, topic: str, handler: Any, max_batch: int) -> Any:
+    """The kit's consumer loop as a bench child runs it; with ``max_batch`` 1 (the naive baseline:
+    one event per transaction) it also commits the offset of every event."""
+    from g3n_kit.consumer import ConsumerLoop
+
+    return ConsumerLoop(
+        db=db,
+        bootstrap=bootstrap,
+        group=group,
+        handlers={topic: handler},
+        max_batch=max_batch,
+        commit_interval_s=0.0 if max_batch == 1 else 1.0,
+    )
+
+
 def print_result(elapsed: float, cpu_per_event: float | None = None) -> None:
     """What a consumer child prints last (parsed by `result_line`; `cpu_line` reads the CPU line:
     the child's own CPU time per event applied after its first batch, in µs)."""

@@ -34,6 +34,7 @@ from g3n_crm.settings import Settings as CrmSettings
 from g3n_influencer.settings import Settings as IfmSettings
 from harness import (
     applied_counter,
+    bench_loop,
     child_main,
     create_floor_table,
     print_result,
@@ -77,7 +78,6 @@ async def _child(dsn: str, bootstrap: str, topic: str, group: str, max_batch: in
 
         logging.basicConfig(level=logging.INFO)
     from g3n_influencer.entrypoints.consumer_handlers import make_scm_handler
-    from g3n_kit.consumer import ConsumerLoop
     from g3n_kit.db import Database
 
     db = await Database.connect(dsn, min_size=4, max_size=8)
@@ -103,15 +103,7 @@ async def _child(dsn: str, bootstrap: str, topic: str, group: str, max_batch: in
             finally:
                 in_flight[0] -= 1
 
-    loop = ConsumerLoop(
-        db=db,
-        bootstrap=bootstrap,
-        group=group,
-        handlers={topic: handler},
-        max_batch=max_batch,
-        # The naive baseline (one event per transaction) also commits its offset per event.
-        commit_interval_s=0.0 if max_batch == 1 else 1.0,
-    )
+    loop = bench_loop(db, bootstrap, group, topic, handler, max_batch)
     task = asyncio.create_task(loop.run(stop))
     # Progress from the kit's own counter (incremented after each batch's transaction commits,
     # just before its offsets are committed): polling the inbox with count(*) every few ms

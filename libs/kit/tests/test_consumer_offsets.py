@@ -89,47 +89,63 @@ def _loop(
     )
 
 
+class _Members:
+    """Consumer loops a test starts; at its end they are stopped and the database closed."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.stops: list[asyncio.Event] = []
+        self.tasks: list[asyncio.Task[None]] = []
+
+    def start(self, loop: ConsumerLoop) -> asyncio.Task[None]:
+        self.stops.append(asyncio.Event())
+        self.tasks.append(asyncio.create_task(loop.run(self.stops[-1])))
+        return self.tasks[-1]
+
+    async def __aenter__(self) -> _Members:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        for stop in self.stops:
+            stop.set()
+        await asyncio.gather(*self.tasks)
+        await self.db.close()
+
+
+async def _all_seen(seen: list[str], n: int) -> bool:
+    async def check() -> bool:
+        return len(seen) == n
+
+    return await _until(check, 60)
+
+
+async def _all_committed(stack: Any, group: str, ends: dict[TopicPartition, int], timeout: float) -> bool:
+    async def check() -> bool:
+        return await _committed(stack.kafka_bootstrap, group) == ends
+
+    return await _until(check, timeout)
+
+
 async def test_offsets_are_committed_within_the_interval_while_the_loop_runs_idle(stack: Any) -> None:
     topic, db, ends = await _setup(stack, partitions=2, n=100)
     group = f"offsets-{uuid.uuid4().hex[:6]}"
     seen: list[str] = []
-    stop = asyncio.Event()
-    task = asyncio.create_task(_loop(db, stack, topic, group, seen, 0.5).run(stop))
-    try:
-
-        async def all_applied() -> bool:
-            return len(seen) == 100
-
-        async def all_committed() -> bool:
-            return await _committed(stack.kafka_bootstrap, group) == ends
-
-        assert await _until(all_applied, 60)
+    async with _Members(db) as members:
+        task = members.start(_loop(db, stack, topic, group, seen, 0.5))
+        assert await _all_seen(seen, 100)
         # No more records arrive, and the loop is still running: the interval alone commits.
-        assert await _until(all_committed, 10), await _committed(stack.kafka_bootstrap, group)
+        assert await _all_committed(stack, group, ends, 10), await _committed(stack.kafka_bootstrap, group)
         assert not task.done()
-    finally:
-        stop.set()
-        await task
-        await db.close()
 
 
 async def test_a_stopping_loop_commits_what_it_applied(stack: Any) -> None:
     topic, db, ends = await _setup(stack, partitions=2, n=100)
     group = f"offsets-{uuid.uuid4().hex[:6]}"
     seen: list[str] = []
-    stop = asyncio.Event()
-    task = asyncio.create_task(_loop(db, stack, topic, group, seen, 3600).run(stop))
-    try:
-
-        async def all_applied() -> bool:
-            return len(seen) == 100
-
-        assert await _until(all_applied, 60)
+    async with _Members(db) as members:
+        members.start(_loop(db, stack, topic, group, seen, 3600))
+        assert await _all_seen(seen, 100)
         assert await _committed(stack.kafka_bootstrap, group) == {}  # the hour has not passed
-    finally:
-        stop.set()
-        await task
-        await db.close()
     assert await _committed(stack.kafka_bootstrap, group) == ends
 
 
@@ -138,35 +154,18 @@ async def test_revoked_partitions_are_committed_before_another_member_takes_them
     group = f"offsets-{uuid.uuid4().hex[:6]}"
     first_seen: list[str] = []
     second_seen: list[str] = []
-    stops = [asyncio.Event(), asyncio.Event()]
-    first = asyncio.create_task(_loop(db, stack, topic, group, first_seen, 3600).run(stops[0]))
-    second: asyncio.Task[None] | None = None
-    try:
-
-        async def first_applied_all() -> bool:
-            return len(first_seen) == 200
-
-        assert await _until(first_applied_all, 60)
+    async with _Members(db) as members:
+        members.start(_loop(db, stack, topic, group, first_seen, 3600))
+        assert await _all_seen(first_seen, 200)
         # A second member joins: the rebalance revokes the first one's partitions, which commits
         # their offsets (the interval is an hour), so the second gets nothing again.
-        second = asyncio.create_task(_loop(db, stack, topic, group, second_seen, 3600).run(stops[1]))
-
-        async def all_committed() -> bool:
-            return await _committed(stack.kafka_bootstrap, group) == ends
-
-        assert await _until(all_committed, 30), await _committed(stack.kafka_bootstrap, group)
+        members.start(_loop(db, stack, topic, group, second_seen, 3600))
+        assert await _all_committed(stack, group, ends, 30), await _committed(stack.kafka_bootstrap, group)
         await asyncio.sleep(2)  # a redelivery to the second member would have been fetched by now
         # Nothing was delivered twice (the inbox would have hidden it from the handlers).
         assert EVENTS_CONSUMED.labels(group, topic)._value.get() == 200
         assert EVENTS_DUPLICATE.labels(group, topic)._value.get() == 0
         assert second_seen == []
-    finally:
-        for stop in stops:
-            stop.set()
-        await first
-        if second is not None:
-            await second
-        await db.close()
 
 
 async def test_a_revocation_waits_for_the_batches_in_flight_and_commits_them(stack: Any) -> None:
@@ -175,27 +174,14 @@ async def test_a_revocation_waits_for_the_batches_in_flight_and_commits_them(sta
     first_seen: list[str] = []
     second_seen: list[str] = []
     started = asyncio.Event()
-    stops = [asyncio.Event(), asyncio.Event()]
-    # One batch per partition, each taking 3 s: they are all in flight when the second member joins.
-    first_loop = _loop(db, stack, topic, group, first_seen, 3600, max_batch=500, started=started, slow_s=3)
-    first = asyncio.create_task(first_loop.run(stops[0]))
-    second: asyncio.Task[None] | None = None
-    try:
+    async with _Members(db) as members:
+        # One batch per partition, each taking 3 s: all in flight when the second member joins.
+        slow = _loop(db, stack, topic, group, first_seen, 3600, max_batch=500, started=started, slow_s=3)
+        members.start(slow)
         await asyncio.wait_for(started.wait(), 60)
-        second = asyncio.create_task(_loop(db, stack, topic, group, second_seen, 3600).run(stops[1]))
-
-        async def all_committed() -> bool:
-            return await _committed(stack.kafka_bootstrap, group) == ends
-
-        assert await _until(all_committed, 30), await _committed(stack.kafka_bootstrap, group)
+        members.start(_loop(db, stack, topic, group, second_seen, 3600))
+        assert await _all_committed(stack, group, ends, 30), await _committed(stack.kafka_bootstrap, group)
         await asyncio.sleep(2)
         assert len(first_seen) == 200
         assert EVENTS_CONSUMED.labels(group, topic)._value.get() == 200  # nothing delivered twice
         assert second_seen == []
-    finally:
-        for stop in stops:
-            stop.set()
-        await first
-        if second is not None:
-            await second
-        await db.close()

@@ -108,6 +108,28 @@ class Ifm:
         async with self.db.connection() as conn:
             return await conn.fetchval(sql, *args)
 
+    async def active_campaign(self, handle: str, code: str, *, rate_bps: int = 1000) -> tuple[str, str]:
+        """A new profile owning ``code`` in a new active USD percent campaign: (profile, campaign)."""
+        prof = await self.data(
+            "/profile/create",
+            {"handle": handle, "display_name": handle.title(), "payout_currency": "USD", "codes": [code]},
+        )
+        cmp = await self.data(
+            "/campaign/create",
+            {
+                "name": handle,
+                "currency": "USD",
+                "starts_at": "2026-01-01T00:00:00Z",
+                "commission": {"type": "percent", "rate_bps": rate_bps},
+                "profile_ids": [prof["profile_id"]],
+            },
+        )
+        await self.call(
+            "/campaign/status/set",
+            {"campaign_id": cmp["campaign_id"], "expected_revision": 1, "status": "active"},
+        )
+        return prof["profile_id"], cmp["campaign_id"]
+
 
 @pytest_asyncio.fixture(scope="module")
 async def ifm(stack: Stack, request: pytest.FixtureRequest) -> AsyncIterator[Ifm]:

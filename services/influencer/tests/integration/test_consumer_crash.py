@@ -40,24 +40,7 @@ async def _count(ifm: Ifm) -> int:
 
 
 async def test_sigkill_mid_stream_loses_and_doubles_nothing(ifm: Ifm, tmp_path: Path) -> None:
-    prof = await ifm.data(
-        "/profile/create",
-        {"handle": "gus", "display_name": "Gus", "payout_currency": "USD", "codes": ["GUS"]},
-    )
-    cmp = await ifm.data(
-        "/campaign/create",
-        {
-            "name": "k",
-            "currency": "USD",
-            "starts_at": "2026-01-01T00:00:00Z",
-            "commission": {"type": "percent", "rate_bps": 1000},
-            "profile_ids": [prof["profile_id"]],
-        },
-    )
-    await ifm.call(
-        "/campaign/status/set",
-        {"campaign_id": cmp["campaign_id"], "expected_revision": 1, "status": "active"},
-    )
+    await ifm.active_campaign("gus", "GUS")
     org = ifm.org
     events = [sale_event(org, f"o{i}", [("1", "A", 2, 5000)], codes=["GUS"]) for i in range(SALES)]
     events += [return_event(org, f"o{i}", f"r{i}", [("1", 1)]) for i in range(0, SALES, SALES // RETURNS)]

@@ -12,27 +12,9 @@ from g3n_influencer.service.context import Actor
 from ifm_support import Ifm
 
 
-async def test_attribution_waits_for_a_return_being_parked_and_then_claws_it_back(ifm: Ifm) -> None:
-    prof = await ifm.data(
-        "/profile/create",
-        {"handle": "race", "display_name": "Race", "payout_currency": "USD", "codes": ["RACE1"]},
-    )
-    cmp = await ifm.data(
-        "/campaign/create",
-        {
-            "name": "race",
-            "currency": "USD",
-            "starts_at": "2026-01-01T00:00:00Z",
-            "commission": {"type": "percent", "rate_bps": 1000},
-            "profile_ids": [prof["profile_id"]],
-        },
-    )
-    await ifm.call(
-        "/campaign/status/set",
-        {"campaign_id": cmp["campaign_id"], "expected_revision": 1, "status": "active"},
-    )
-    order = f"o-race-{uuid.uuid4().hex[:6]}"
-    ret = ReturnRecorded.model_validate(
+def _one_unit_back(order: str) -> ReturnRecorded:
+    """A return of 1 unit of line 1 of ``order``."""
+    return ReturnRecorded.model_validate(
         {
             "return_id": f"r-{order}",
             "order_id": order,
@@ -41,6 +23,12 @@ async def test_attribution_waits_for_a_return_being_parked_and_then_claws_it_bac
             "lines": [{"line_id": "1", "qty": 1, "refund_amount_minor": 1000}],
         }
     )
+
+
+async def test_attribution_waits_for_a_return_being_parked_and_then_claws_it_back(ifm: Ifm) -> None:
+    profile_id, campaign_id = await ifm.active_campaign("race", "RACE1")
+    order = f"o-race-{uuid.uuid4().hex[:6]}"
+    ret = _one_unit_back(order)
     # The consumer's transaction parks the return (no attribution yet) and has not committed.
     consumer = await asyncpg.connect(ifm.dsn)
     try:
@@ -55,7 +43,7 @@ async def test_attribution_waits_for_a_return_being_parked_and_then_claws_it_bac
             ifm.data(
                 "/attribution/record",
                 {
-                    "campaign_id": cmp["campaign_id"],
+                    "campaign_id": campaign_id,
                     "code": "RACE1",
                     "order_id": order,
                     "occurred_at": "2026-11-20T00:00:00Z",
@@ -70,7 +58,7 @@ async def test_attribution_waits_for_a_return_being_parked_and_then_claws_it_bac
         await asyncio.wait_for(record, 10)
     finally:
         await consumer.close()
-    earnings = await ifm.data("/earnings/list", {"profile_id": prof["profile_id"]})
+    earnings = await ifm.data("/earnings/list", {"profile_id": profile_id})
     (earning,) = earnings["items"]
     assert earning["amount_minor"] == 200
     assert earning["clawed_back_minor"] == 100, "1 of 2 units returned: half of the earning"
@@ -85,29 +73,12 @@ async def test_a_return_waiting_on_a_manual_clawback_sees_the_lines_it_wrote(ifm
     from g3n_influencer.service.earnings import spread_to_lines
     from g3n_kit.db import Database
 
-    prof = await ifm.data(
-        "/profile/create",
-        {"handle": "race2", "display_name": "Race", "payout_currency": "USD", "codes": ["RACE2"]},
-    )
-    cmp = await ifm.data(
-        "/campaign/create",
-        {
-            "name": "race2",
-            "currency": "USD",
-            "starts_at": "2026-01-01T00:00:00Z",
-            "commission": {"type": "percent", "rate_bps": 1000},
-            "profile_ids": [prof["profile_id"]],
-        },
-    )
-    await ifm.call(
-        "/campaign/status/set",
-        {"campaign_id": cmp["campaign_id"], "expected_revision": 1, "status": "active"},
-    )
+    _, campaign_id = await ifm.active_campaign("race2", "RACE2")
     order = f"o-race2-{uuid.uuid4().hex[:6]}"
     att = await ifm.data(
         "/attribution/record",
         {
-            "campaign_id": cmp["campaign_id"],
+            "campaign_id": campaign_id,
             "code": "RACE2",
             "order_id": order,
             "occurred_at": "2026-11-20T00:00:00Z",
@@ -115,15 +86,7 @@ async def test_a_return_waiting_on_a_manual_clawback_sees_the_lines_it_wrote(ifm
             "lines": [{"line_id": "1", "sku": "A", "qty": 2, "net_amount_minor": 2000}],
         },
     )
-    ret = ReturnRecorded.model_validate(
-        {
-            "return_id": f"r-{order}",
-            "order_id": order,
-            "occurred_at": "2026-11-21T00:00:00Z",
-            "currency": "USD",
-            "lines": [{"line_id": "1", "qty": 1, "refund_amount_minor": 1000}],
-        }
-    )
+    ret = _one_unit_back(order)
     db = await Database.connect(ifm.dsn)  # the services' connections (the kit's json codecs)
     try:
         async with db.connection() as clawer, db.connection() as consumer:

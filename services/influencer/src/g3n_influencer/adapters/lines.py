@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from operator import attrgetter
 
 import asyncpg
 import orjson
@@ -31,24 +32,25 @@ class LineRow:
     dirty: bool = False  # changed since it was read
 
 
+#: A line's values in a ``lines`` value, in order; a new line's first seven, then two zeros.
+FIELDS = (
+    "line_id",
+    "sku",
+    "qty",
+    "net_amount_minor",
+    "eligible",
+    "basis_minor",
+    "amount_minor",
+    "returned_qty",
+    "clawed_back_minor",
+)
+_values = attrgetter(*FIELDS)
+_new_values = attrgetter(*FIELDS[:7])
+
+
 def new_lines(lines: Sequence[LineEarning]) -> str:
     """The ``lines`` value of a new attribution (nothing returned or clawed back yet)."""
-    return orjson.dumps(
-        [
-            [
-                ln.line_id,
-                ln.sku,
-                ln.qty,
-                ln.net_amount_minor,
-                ln.eligible,
-                ln.basis_minor,
-                ln.amount_minor,
-                0,
-                0,
-            ]
-            for ln in lines
-        ]
-    ).decode()
+    return orjson.dumps([(*_new_values(ln), 0, 0) for ln in lines]).decode()
 
 
 def parse(text: str) -> list[LineRow]:
@@ -58,22 +60,7 @@ def parse(text: str) -> list[LineRow]:
 
 def dumps(lines: Iterable[LineRow]) -> str:
     """The ``lines`` value of these lines."""
-    return orjson.dumps(
-        [
-            [
-                ln.line_id,
-                ln.sku,
-                ln.qty,
-                ln.net_amount_minor,
-                ln.eligible,
-                ln.basis_minor,
-                ln.amount_minor,
-                ln.returned_qty,
-                ln.clawed_back_minor,
-            ]
-            for ln in lines
-        ]
-    ).decode()
+    return orjson.dumps([_values(ln) for ln in lines]).decode()
 
 
 def attribution_view(ln: LineRow) -> AttributionLineOut:
