@@ -114,21 +114,26 @@ class Ifm:
             "/profile/create",
             {"handle": handle, "display_name": handle.title(), "payout_currency": "USD", "codes": [code]},
         )
+        return prof["profile_id"], await self.campaign_for(handle, [prof["profile_id"]], rate_bps=rate_bps)
+
+    async def campaign_for(self, name: str, profile_ids: list[str], *, rate_bps: int = 1000) -> str:
+        """A new active USD percent campaign of these profiles: its id."""
         cmp = await self.data(
             "/campaign/create",
             {
-                "name": handle,
+                "name": name,
                 "currency": "USD",
                 "starts_at": "2026-01-01T00:00:00Z",
                 "commission": {"type": "percent", "rate_bps": rate_bps},
-                "profile_ids": [prof["profile_id"]],
+                "profile_ids": profile_ids,
             },
         )
         await self.call(
             "/campaign/status/set",
             {"campaign_id": cmp["campaign_id"], "expected_revision": 1, "status": "active"},
         )
-        return prof["profile_id"], cmp["campaign_id"]
+        cid: str = cmp["campaign_id"]
+        return cid
 
 
 @pytest_asyncio.fixture(scope="module")

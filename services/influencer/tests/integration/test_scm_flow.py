@@ -59,8 +59,8 @@ async def test_scm_driven_flow(ifm: Ifm) -> None:
         "/profile/create",
         {"handle": "dan", "display_name": "Dan", "payout_currency": "USD", "codes": ["DAN"]},
     )
-    cid = await _campaign(ifm, "main", 1000, [cara["profile_id"], dan["profile_id"]])
-    newer = await _campaign(ifm, "newer", 2000, [dan["profile_id"]])  # created last: wins for dan
+    cid = await ifm.campaign_for("main", [cara["profile_id"], dan["profile_id"]], rate_bps=1000)
+    newer = await ifm.campaign_for("newer", [dan["profile_id"]], rate_bps=2000)  # created last: wins for dan
 
     await produce(
         kafka,
@@ -227,25 +227,6 @@ async def produce_raw(ifm: Ifm, value: bytes, *, key: bytes) -> None:
         await producer.send_and_wait(topics.SCM_SALES, value, key=key)
     finally:
         await producer.stop()
-
-
-async def _campaign(ifm: Ifm, name: str, rate: int, profile_ids: list[str]) -> str:
-    cmp = await ifm.data(
-        "/campaign/create",
-        {
-            "name": name,
-            "currency": "USD",
-            "starts_at": "2026-01-01T00:00:00Z",
-            "commission": {"type": "percent", "rate_bps": rate},
-            "profile_ids": profile_ids,
-        },
-    )
-    await ifm.call(
-        "/campaign/status/set",
-        {"campaign_id": cmp["campaign_id"], "expected_revision": 1, "status": "active"},
-    )
-    cid: str = cmp["campaign_id"]
-    return cid
 
 
 async def _ready(ifm: Ifm, profile_id: str) -> None:
