@@ -116,8 +116,11 @@ class Ifm:
         )
         return prof["profile_id"], await self.campaign_for(handle, [prof["profile_id"]], rate_bps=rate_bps)
 
-    async def campaign_for(self, name: str, profile_ids: list[str], *, rate_bps: int = 1000) -> str:
-        """A new active USD percent campaign of these profiles: its id."""
+    async def campaign_for(
+        self, name: str, profile_ids: list[str], *, rate_bps: int = 1000, **fields: Any
+    ) -> str:
+        """A new active USD percent campaign of these profiles (``fields`` add to or replace the
+        create call's body): its id."""
         cmp = await self.data(
             "/campaign/create",
             {
@@ -126,6 +129,7 @@ class Ifm:
                 "starts_at": "2026-01-01T00:00:00Z",
                 "commission": {"type": "percent", "rate_bps": rate_bps},
                 "profile_ids": profile_ids,
+                **fields,
             },
         )
         await self.call(

@@ -156,24 +156,11 @@ async def test_an_order_dated_beyond_year_9000_is_a_validation_error_not_a_crash
     with an end date and without one."""
     prof = await _profile(ifm, "farfuture", ["FAR10"])
     for ends_at in ("2027-01-01T00:00:00Z", None):
-        cmp = await ifm.data(
-            "/campaign/create",
-            {
-                "name": f"far {ends_at}",
-                "currency": "USD",
-                "starts_at": T0,
-                "ends_at": ends_at,
-                "commission": {"type": "percent", "rate_bps": 1000},
-                "holding_days": 180,
-                "profile_ids": [prof["profile_id"]],
-            },
-        )
-        await ifm.call(
-            "/campaign/status/set",
-            {"campaign_id": cmp["campaign_id"], "expected_revision": 1, "status": "active"},
+        campaign_id = await ifm.campaign_for(
+            f"far {ends_at}", [prof["profile_id"]], starts_at=T0, ends_at=ends_at, holding_days=180
         )
         body = {
-            "campaign_id": cmp["campaign_id"],
+            "campaign_id": campaign_id,
             "code": "far10",
             "order_id": "o-far",
             "occurred_at": "9999-12-31T00:00:00Z",
