@@ -3,12 +3,20 @@
 ``parse_event`` is on every consumer's hot path (10k events/s), so a registered event is parsed
 and validated in one pass by a single pydantic validator that routes on ``event_type`` and
 ``event_version`` in Rust; the slower, precise diagnosis runs only for rejected messages (and for
-change events, whose types are open-ended). Measured on a 1-line sale: about 10 µs per message.
+change events, whose types are open-ended).
+
+SCM sales and returns, the events both consumers take by the thousand, skip pydantic's calls
+into Python for their rules: their branch of that validator checks every type, bound and pattern
+in Rust, and :func:`_settle_scm` then applies the Python rules (the models' own validator
+methods, the currency table, UTC normalisation) in one plain call. Anything it does not accept
+goes through the precise path, which gives the error the models give. Measured on the consumer
+benchmarks' 2-line sale (``bench/parse.py``): 7.9 µs per message, against 9.5 µs with pydantic
+calling each validator.
 """
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterable
+from collections.abc import Callable, Hashable, Iterable
 from datetime import UTC, datetime
 from typing import Annotated, Any, Final, cast, overload
 from uuid import UUID, uuid4
@@ -23,10 +31,11 @@ from pydantic import (
     TypeAdapter,
     ValidationError,
 )
-from pydantic_core import CoreSchema, ErrorDetails, core_schema, from_json
+from pydantic_core import CoreSchema, ErrorDetails, SchemaValidator, core_schema, from_json
 
 from g3n_contracts.base import EventPayload
 from g3n_contracts.change import ChangeEvent
+from g3n_contracts.currencies import CURRENCY_CODES
 from g3n_contracts.envelope import Event, EventEnvelope, PayloadT
 from g3n_contracts.errors import (
     INVALID_ENVELOPE,
@@ -34,7 +43,9 @@ from g3n_contracts.errors import (
     NOT_JSON,
     ContractError,
 )
+from g3n_contracts.primitives import ISO_DATE_PREFIX, _as_utc, _datetime_input, _known_currency
 from g3n_contracts.registry import REGISTRY, payload_model
+from g3n_contracts.scm import ReturnRecorded, SaleCustomer, SaleLine, SaleRecorded, Tender
 from g3n_contracts.topics import CONTENT_TYPE_JSON, HEADER_CONTENT_TYPE, HEADER_EVENT_TYPE
 
 _MAX_DETAIL: Final = 1000
@@ -84,6 +95,110 @@ _ONE_PASS: Final[TypeAdapter[EventEnvelope]] = TypeAdapter(
     Annotated[EventEnvelope, GetPydanticSchema(_routing_schema)]
 )
 
+# --- the SCM fast path ------------------------------------------------------------------------
+
+_SETTLED_IN_PYTHON: Final[frozenset[object]] = frozenset(
+    {
+        # what _settle_scm does instead of the validator pydantic would call
+        _as_utc,  # _utc
+        _known_currency,  # the CURRENCY_CODES lookup
+        EventEnvelope._payload_fits_event_type,  # the routing already picked the payload model
+        SaleRecorded._unique_lines,
+        ReturnRecorded._unique_lines,
+        SaleLine._net_matches_price,
+        SaleCustomer._identifies_someone,
+        Tender._points_iff_loyalty,
+    }
+)
+_FAST_EVENTS: Final = ("scm.sale.recorded", "scm.return.recorded")
+
+
+class _Unsettled(Exception):
+    """The fast path declines a message: the precise path decides (and explains)."""
+
+
+def _without_python_calls(node: Any) -> Any:
+    """A copy of a core schema whose Python validators are dropped (those :func:`_settle_scm`
+    applies) or replaced by Rust checks (the ISO date-time input check); any other Python
+    validator stops the import, so a new rule is never skipped unnoticed."""
+    if isinstance(node, list):
+        return [_without_python_calls(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    if str(node.get("type", "")).startswith("function-"):
+        function = node["function"]["function"]
+        inner = _without_python_calls(node["schema"])
+        if function is _datetime_input:  # a string starting with a date, then an aware date-time
+            assert inner["type"] == "datetime", inner
+            return core_schema.chain_schema(
+                [
+                    core_schema.str_schema(pattern="^" + ISO_DATE_PREFIX, strict=True),
+                    {**inner, "tz_constraint": "aware"},
+                ]
+            )
+        if function not in _SETTLED_IN_PYTHON:
+            raise RuntimeError(f"the SCM fast path does not apply {function!r}: add it to _settle_scm")
+        return inner
+    return {key: _without_python_calls(value) for key, value in node.items()}
+
+
+def _fast_schema() -> CoreSchema:
+    routed = _ONE_PASS.core_schema
+    assert routed["type"] == "tagged-union"
+    choices = dict(routed["choices"])
+    for event_type in _FAST_EVENTS:
+        choices[event_type] = _without_python_calls(choices[event_type])
+    return {**routed, "choices": choices}
+
+
+_FAST: Final = SchemaValidator(_fast_schema())
+
+
+def _utc(model: BaseModel, field: str) -> None:
+    """Normalise an aware date-time field to UTC, as ``UtcDatetime``'s validator does."""
+    fields = model.__dict__
+    value = fields[field]
+    if value.tzinfo is not UTC:  # pydantic's own zero-offset zone ("Z") included
+        fields[field] = value.astimezone(UTC)
+
+
+def _rule(validator: object) -> Callable[[Any], object]:
+    """A model validator as the plain function it is (mypy sees pydantic's decorator type)."""
+    return cast(Callable[[Any], object], validator)
+
+
+_SALE_LINES_UNIQUE: Final = _rule(SaleRecorded._unique_lines)
+_RETURN_LINES_UNIQUE: Final = _rule(ReturnRecorded._unique_lines)
+_NET_MATCHES_PRICE: Final = _rule(SaleLine._net_matches_price)
+_IDENTIFIES_SOMEONE: Final = _rule(SaleCustomer._identifies_someone)
+_POINTS_IFF_LOYALTY: Final = _rule(Tender._points_iff_loyalty)
+
+
+def _settle_scm(env: EventEnvelope) -> None:
+    """Apply the Python rules of an SCM event validated by ``_FAST`` (``_Unsettled`` if one fails)."""
+    payload = env.payload
+    try:
+        if type(payload) is SaleRecorded:
+            _SALE_LINES_UNIQUE(payload)
+            for line in payload.lines:
+                _NET_MATCHES_PRICE(line)
+            if payload.customer is not None:
+                _IDENTIFIES_SOMEONE(payload.customer)
+            tenders = payload.tenders
+        elif type(payload) is ReturnRecorded:
+            _RETURN_LINES_UNIQUE(payload)
+            tenders = payload.tenders
+        else:
+            return
+        for tender in tenders:
+            _POINTS_IFF_LOYALTY(tender)
+    except ValueError:
+        raise _Unsettled from None
+    if payload.currency not in CURRENCY_CODES:
+        raise _Unsettled
+    _utc(env, "occurred_at")
+    _utc(payload, "occurred_at")
+
 
 def _path(loc: Iterable[int | str]) -> str:
     return ".".join(str(part) for part in loc) or "envelope"
@@ -130,8 +245,10 @@ def parse_event(raw: bytes) -> EventEnvelope:
     and rejected messages take the slower path below, which also finds the precise reason.
     """
     try:
-        return _ONE_PASS.validate_json(raw)
-    except ValidationError:
+        env: EventEnvelope = _FAST.validate_json(raw)
+        _settle_scm(env)
+        return env
+    except (ValidationError, _Unsettled):
         return _parse_and_explain(raw)
 
 

@@ -72,7 +72,9 @@ CurrencyCode = Annotated[
 ]
 """Three uppercase letters naming a real, circulating ISO-4217 currency."""
 
-_ISO_DATE_PREFIX = re.compile(r"\d{4}-\d{2}-\d{2}")
+ISO_DATE_PREFIX = r"\d{4}-\d{2}-\d{2}"
+"""What a date-time string must start with (so digits alone are never read as a Unix time)."""
+_ISO_DATE_PREFIX = re.compile(ISO_DATE_PREFIX)
 
 
 def _datetime_input(value: Any) -> Any:
