@@ -20,6 +20,7 @@ from g3n_influencer.adapters import earnings as earnings_repo
 from g3n_influencer.adapters import events, ledger
 from g3n_influencer.adapters import lines as lines_repo
 from g3n_influencer.adapters.earnings import EarningState, state_of
+from g3n_influencer.domain.earnings import OrderLine
 from g3n_influencer.service.models import (
     Attribution,
     AttributionList,
@@ -44,10 +45,16 @@ class MemberLock:
     profile_status: str
 
 
+Content = tuple[str, datetime, str, tuple[OrderLine, ...]]
+"""What identifies an attribution's content: profile, order time, currency and the order's lines
+(id, sku, quantity, net amount, in order). A repeat of the same order and campaign replays the
+attribution when its content is equal, and conflicts otherwise."""
+
+
 async def existing(
     conn: asyncpg.Connection, keys: Sequence[tuple[str, str, str]]
-) -> dict[tuple[str, str, str], tuple[str, bytes]]:
-    """``(org, campaign_id, order_id)`` → ``(attribution_id, content_hash)`` of recorded ones."""
+) -> dict[tuple[str, str, str], tuple[str, Content]]:
+    """``(org, campaign_id, order_id)`` → ``(attribution_id, content)`` of recorded ones."""
     if not keys:
         return {}
     rows = await conn.fetch(
@@ -56,10 +63,12 @@ async def existing(
         # keys stay text arrays here: as one jsonb parameter (g3n_kit.db.json_rows) the HTTP
         # call's p99 at 500 requests/s measured 11-12 ms against 6-7 ms (bench/ifm_http.py,
         # alternating runs), and the consumer's CPU did not change measurably.
-        """SELECT k.org_code, k.campaign_id, k.order_id, a.attribution_id, a.content_hash
+        """SELECT k.org_code, k.campaign_id, k.order_id, a.attribution_id, a.profile_id, a.occurred_at,
+               a.currency, a.lines
            FROM unnest($1::text[], $2::text[], $3::text[]) AS k(org_code, campaign_id, order_id)
            CROSS JOIN LATERAL (
-               SELECT a.attribution_id, a.content_hash FROM ifm_attributions a
+               SELECT a.attribution_id, a.profile_id, a.occurred_at, a.currency, a.lines
+               FROM ifm_attributions a
                WHERE a.org_code = k.org_code AND a.campaign_id = k.campaign_id AND a.order_id = k.order_id
                LIMIT 1
            ) a""",
@@ -68,7 +77,10 @@ async def existing(
         [k[2] for k in keys],
     )
     return {
-        (r["org_code"], r["campaign_id"], r["order_id"]): (r["attribution_id"], bytes(r["content_hash"]))
+        (r["org_code"], r["campaign_id"], r["order_id"]): (
+            r["attribution_id"],
+            (r["profile_id"], r["occurred_at"], r["currency"], lines_repo.order_lines(r["lines"])),
+        )
         for r in rows
     }
 
@@ -127,7 +139,6 @@ class NewAttribution(TypedDict):
     occurred_at: datetime
     currency: str
     net_sales_minor: int
-    content_hash: bytes
     created_by: str | None
     lines: str  # JSON text: adapters/lines.py
 
@@ -252,7 +263,7 @@ async def record_batch(
     else:
         rows = await conn.fetch(
             _RECORD_SQL,
-            [{**a, "content_hash": "\\x" + a["content_hash"].hex()} for a in atts],
+            list(atts),
             list(earns),
             [e.as_dict() for e in entries],
             [{"org_code": k[0], "campaign_id": k[1], "profile_id": k[2], "delta": v} for k, v in items],

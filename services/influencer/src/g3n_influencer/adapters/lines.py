@@ -14,7 +14,7 @@ from operator import attrgetter
 import asyncpg
 import orjson
 
-from g3n_influencer.domain.earnings import LineEarning
+from g3n_influencer.domain.earnings import LineEarning, OrderLine
 from g3n_influencer.service.models import AttributionLineOut, EarningLineOut
 
 
@@ -56,6 +56,11 @@ def new_lines(lines: Sequence[LineEarning]) -> str:
 def parse(text: str) -> list[LineRow]:
     """The lines of a ``lines`` value, in order."""
     return [LineRow(*values) for values in orjson.loads(text)]
+
+
+def order_lines(text: str) -> tuple[OrderLine, ...]:
+    """The order lines (id, sku, quantity, net amount) of a ``lines`` value, in order."""
+    return tuple(OrderLine(*values[:4]) for values in orjson.loads(text))
 
 
 def dumps(lines: Iterable[LineRow]) -> str:

@@ -20,14 +20,12 @@ never needs more than its own sale, which is then already recorded).
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, NamedTuple
 
 import asyncpg
-import orjson
 from g3n_contracts import ReturnRecorded, SaleRecorded
 from g3n_kit.errors import AppError, Conflict, InvalidState, NotFound, ValidationFailed
 from g3n_kit.ids import new_id
@@ -73,15 +71,10 @@ class Draft(NamedTuple):
     def key(self) -> tuple[str, str, str]:
         return (self.org_code, self.campaign.campaign_id, self.order_id)
 
-    def content_hash(self) -> bytes:
-        """Identity of the attribution's content: a repeat with the same hash replays."""
-        body = [
-            self.profile_id,
-            self.occurred_at.isoformat(),
-            self.currency,
-            [[ln.line_id, ln.sku, ln.qty, ln.net_amount_minor] for ln in self.lines],
-        ]
-        return hashlib.sha256(orjson.dumps(body)).digest()
+    @property
+    def content(self) -> repo.Content:
+        """What a repeat must match to replay the recorded attribution (else it conflicts)."""
+        return (self.profile_id, self.occurred_at, self.currency, self.lines)
 
 
 @dataclass
@@ -166,7 +159,6 @@ class _Rows(NamedTuple):
 
 def _rows(
     d: Draft,
-    content_hash: bytes,
     calc: EarningCalc,
     tier: dict[str, Any] | None,
     changes: events.ChangeEncoder,
@@ -195,7 +187,6 @@ def _rows(
         {
             "org_code": org,
             **recorded,  # type: ignore[typeddict-item]
-            "content_hash": content_hash,
             "created_by": created_by,
             "lines": lines_repo.new_lines(calc.lines),
         },
@@ -265,7 +256,6 @@ async def apply_attributions(
     member and profile in order, counted, and laddered campaigns' drafts computed.
     """
     outcomes: list[Outcome | None] = [None] * len(drafts)
-    hashes = [d.content_hash() for d in drafts]
     # Writers of the same order serialise here, so a later one sees the earlier one's attribution.
     await repo.lock_orders(conn, [(d.org_code, d.order_id) for d in drafts])
     found = await repo.existing(conn, list({d.key for d in drafts}))
@@ -294,19 +284,19 @@ async def apply_attributions(
     early: dict[int, _Rows] = {}  # built before the member lock (dropped if a check fails below)
     for i, d in enumerate(drafts):
         if d.key not in found and not d.campaign.ladder and _check_campaign(d) is None:
-            early[i] = _rows(d, hashes[i], *calc_for(d, 0), changes)
+            early[i] = _rows(d, *calc_for(d, 0), changes)
 
     members = await repo.lock_members(
         conn, [(d.org_code, d.campaign.campaign_id, d.profile_id) for d in drafts]
     )
-    first_in_batch: dict[tuple[str, str, str], tuple[str, bytes]] = {}
+    first_in_batch: dict[tuple[str, str, str], tuple[str, repo.Content]] = {}
     counted: dict[repo.MemberKey, int] = {k: m.counted_orders for k, m in members.items()}
     deltas: dict[repo.MemberKey, int] = {}
     written: list[_Rows] = []
     for i, d in enumerate(drafts):
         prior = found.get(d.key) or first_in_batch.get(d.key)
         if prior is not None:
-            same = prior[1] == hashes[i]
+            same = prior[1] == d.content
             outcomes[i] = Outcome("existing" if same else "conflict", prior[0])
             continue
         mkey = (d.org_code, d.campaign.campaign_id, d.profile_id)
@@ -317,10 +307,10 @@ async def apply_attributions(
         prior_orders = counted[mkey]
         counted[mkey] = prior_orders + 1
         deltas[mkey] = deltas.get(mkey, 0) + 1
-        rows = early.get(i) or _rows(d, hashes[i], *calc_for(d, prior_orders), changes)
+        rows = early.get(i) or _rows(d, *calc_for(d, prior_orders), changes)
         rows.earn["prior_orders"] = prior_orders
         att_id = rows.att["attribution_id"]
-        first_in_batch[d.key] = (att_id, hashes[i])
+        first_in_batch[d.key] = (att_id, d.content)
         outcomes[i] = Outcome("created", att_id)
         written.append(rows)
     atts = [r.att for r in written]
