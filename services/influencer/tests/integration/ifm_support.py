@@ -15,11 +15,13 @@ import httpx
 import pytest
 import pytest_asyncio
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from g3n_contracts import EventEnvelope, encode_event, kafka_key, new_event, parse_event, topics
+from g3n_contracts import EventEnvelope, SaleRecorded, encode_event, kafka_key, new_event, parse_event, topics
 from g3n_devstack.stack import Stack
 from g3n_influencer.bootstrap import build
 from g3n_influencer.entrypoints.operations import OPERATIONS
 from g3n_influencer.roles import ROLES
+from g3n_influencer.service import attribution
+from g3n_influencer.service.context import Actor
 from g3n_influencer.settings import Settings
 from g3n_kit.apikeys import create_api_key
 from g3n_kit.consumer import BatchHandler, ConsumerLoop
@@ -107,6 +109,15 @@ class Ifm:
     async def fetchval(self, sql: str, *args: Any) -> Any:
         async with self.db.connection() as conn:
             return await conn.fetchval(sql, *args)
+
+    async def apply_sales(self, sales: Iterable[SaleRecorded]) -> attribution.SalesResult:
+        """Apply ``sales`` as one SCM consumer batch (one transaction), as the handler does."""
+        async with self.db.transaction() as conn:
+            return await attribution.record_sales(
+                conn,
+                [attribution.SaleIn(self.org, s) for s in sales],
+                Actor(self.org, "consumer:test", "scm"),
+            )
 
     async def active_campaign(self, handle: str, code: str, *, rate_bps: int = 1000) -> tuple[str, str]:
         """A new profile owning ``code`` in a new active USD percent campaign: (profile, campaign)."""
@@ -275,8 +286,7 @@ async def read_topic(
 SCM_TIME = "2026-11-20T14:03:11Z"
 
 
-def sale_event(
-    org: str,
+def sale_payload(
     order_id: str,
     lines: list[tuple[str, str, int, int]],
     *,
@@ -285,11 +295,9 @@ def sale_event(
     currency: str = "USD",
     occurred_at: str = SCM_TIME,
     sale_id: str | None = None,
-) -> EventEnvelope:
+) -> SaleRecorded:
     """``lines``: (line_id, sku, qty, net_amount_minor)."""
-    from g3n_contracts import SaleRecorded, event_types
-
-    payload = SaleRecorded.model_validate(
+    return SaleRecorded.model_validate(
         {
             "sale_id": sale_id or f"s-{order_id}",
             "order_id": order_id,
@@ -303,7 +311,17 @@ def sale_event(
             ],
         }
     )
-    return new_event(event_types.SALE_RECORDED, payload, org_code=org, source="scm")
+
+
+def sale_event(
+    org: str, order_id: str, lines: list[tuple[str, str, int, int]], **fields: Any
+) -> EventEnvelope:
+    """The ``scm.sale.recorded`` event of :func:`sale_payload`."""
+    from g3n_contracts import event_types
+
+    return new_event(
+        event_types.SALE_RECORDED, sale_payload(order_id, lines, **fields), org_code=org, source="scm"
+    )
 
 
 def return_event(

@@ -12,7 +12,7 @@ from typing import Any, TypedDict
 import asyncpg
 import orjson
 from g3n_kit.db import json_rows
-from g3n_kit.errors import NotFound
+from g3n_kit.errors import InvalidState, NotFound
 from g3n_kit.outbox import PackItem
 from g3n_kit.paging import Cursor, keyset_condition, page_of, start_cursor
 
@@ -85,8 +85,14 @@ async def existing(
     }
 
 
-async def lock_members(conn: asyncpg.Connection, keys: Sequence[MemberKey]) -> dict[MemberKey, MemberLock]:
-    """Lock member rows in key order (share-lock their profiles) and read the tier counters."""
+async def read_members(conn: asyncpg.Connection, keys: Sequence[MemberKey]) -> dict[MemberKey, MemberLock]:
+    """The member rows (status, tier counter) with their profiles' status, for checking a batch.
+
+    Members are key-share locked: that blocks nothing but deleting them, so batches of every
+    partition read a popular influencer's row at once (:func:`bump_members` takes the row lock
+    as late as possible). Profiles are share-locked, so a profile cannot be suspended until the
+    transaction ends.
+    """
     ordered = sorted(set(keys))
     if not ordered:
         return {}
@@ -98,7 +104,7 @@ async def lock_members(conn: asyncpg.Connection, keys: Sequence[MemberKey]) -> d
              ON m.org_code = k.org_code AND m.campaign_id = k.campaign_id AND m.profile_id = k.profile_id
            JOIN ifm_profiles p ON p.org_code = m.org_code AND p.profile_id = m.profile_id
            ORDER BY m.org_code, m.campaign_id, m.profile_id
-           FOR UPDATE OF m FOR SHARE OF p""",
+           FOR KEY SHARE OF m FOR SHARE OF p""",
         [k[0] for k in ordered],
         [k[1] for k in ordered],
         [k[2] for k in ordered],
@@ -109,6 +115,56 @@ async def lock_members(conn: asyncpg.Connection, keys: Sequence[MemberKey]) -> d
         )
         for r in rows
     }
+
+
+_BUMP_SQL = """
+WITH locked AS MATERIALIZED (
+    SELECT m.org_code, m.campaign_id, m.profile_id, u.delta
+    FROM ifm_campaign_members m
+    JOIN unnest($1::text[], $2::text[], $3::text[], $4::int[]) AS u(org_code, campaign_id, profile_id, delta)
+      ON m.org_code = u.org_code AND m.campaign_id = u.campaign_id AND m.profile_id = u.profile_id
+    WHERE m.status = 'active'
+    ORDER BY m.org_code, m.campaign_id, m.profile_id
+    FOR NO KEY UPDATE OF m
+)
+UPDATE ifm_campaign_members m SET counted_orders = m.counted_orders + l.delta, updated_at = now()
+FROM locked l
+WHERE m.org_code = l.org_code AND m.campaign_id = l.campaign_id AND m.profile_id = l.profile_id
+RETURNING m.org_code, m.campaign_id, m.profile_id, m.counted_orders - l.delta AS before
+"""
+
+
+async def bump_members(conn: asyncpg.Connection, deltas: dict[MemberKey, int]) -> dict[MemberKey, int]:
+    """Add each member's new orders to its tier counter and return the counter before them (the
+    ``prior_orders`` of the member's first new order).
+
+    The rows stay locked until the transaction ends (taken in key order, so batches never wait on
+    each other in a cycle): a batch writes everything that does not depend on the counters first
+    and calls this last but for the earnings, so the lock every batch of a popular influencer
+    queues on is held for as short a time as possible. A member removed since
+    :func:`read_members` raises ``invalid-state``; the consumer then applies the batch's events
+    one at a time, and each sees the member as it is now.
+    """
+    items = sorted((k, v) for k, v in deltas.items() if v)
+    if not items:
+        return {}
+    rows = await conn.fetch(
+        _BUMP_SQL,
+        [k[0] for k, _ in items],
+        [k[1] for k, _ in items],
+        [k[2] for k, _ in items],
+        [v for _, v in items],
+    )
+    before = {(r["org_code"], r["campaign_id"], r["profile_id"]): r["before"] for r in rows}
+    gone = [k for k, _ in items if k not in before]
+    if gone:
+        _, campaign_id, profile_id = gone[0]
+        raise InvalidState(
+            f"profile {profile_id} is no longer an active member of campaign {campaign_id}",
+            state="removed",
+            required="active member",
+        )
+    return before
 
 
 async def add_member_counts(conn: asyncpg.Connection, deltas: dict[MemberKey, int]) -> None:
@@ -185,9 +241,8 @@ _att_row = itemgetter(*_ATT_COLUMNS)
 _earn_row = itemgetter(*_EARN_COLUMNS)
 _ledger_row = attrgetter(*ledger.COLUMNS)
 
-#: From this many new attributions on, :func:`record_batch` writes with binary ``COPY`` (one
-#: round trip per table, PostgreSQL's cheapest bulk path); below it, one statement with the rows
-#: as JSON (one round trip in all: the HTTP call's latency).
+#: From this many new attributions on, a batch writes with :func:`copy_rows`; one attribution (the
+#: HTTP call) goes by :func:`record_one`.
 COPY_FROM = 2
 
 _RECORD_SQL = f"""
@@ -200,14 +255,10 @@ WITH a AS (
 ), g AS (
     INSERT INTO ifm_ledger ({", ".join(ledger.COLUMNS)})
     SELECT {", ".join(ledger.COLUMNS)} FROM json_populate_recordset(NULL::ifm_ledger, $3::json)
-), m AS (
-    UPDATE ifm_campaign_members mm SET counted_orders = mm.counted_orders + u.delta, updated_at = now()
-    FROM json_to_recordset($4::json) AS u(org_code text, campaign_id text, profile_id text, delta int)
-    WHERE mm.org_code = u.org_code AND mm.campaign_id = u.campaign_id AND mm.profile_id = u.profile_id
 ), o AS (
-    {events.OUTBOX_CTE.format("$6", "$7", "$8")}
+    {events.OUTBOX_CTE.format("$5", "$6", "$7")}
 ), p AS (
-    DELETE FROM ifm_parked_returns pr USING json_to_recordset($5::json) AS k(org_code text, order_id text)
+    DELETE FROM ifm_parked_returns pr USING json_to_recordset($4::json) AS k(org_code text, order_id text)
     WHERE pr.org_code = k.org_code AND pr.order_id = k.order_id
     RETURNING pr.org_code, pr.return_id, pr.order_id, pr.occurred_at, pr.currency, pr.lines, pr.event_id,
               pr.parked_at
@@ -215,14 +266,10 @@ WITH a AS (
 SELECT now() AS now, p.* FROM (VALUES (1)) AS one(x) LEFT JOIN p ON true
 """
 
-# After the COPYs: tier counters and the parked returns of the new orders, in one statement.
-_AFTER_COPY_SQL = """
-WITH m AS (
-    UPDATE ifm_campaign_members mm SET counted_orders = mm.counted_orders + u.delta, updated_at = now()
-    FROM unnest($1::text[], $2::text[], $3::text[], $4::int[]) AS u(org_code, campaign_id, profile_id, delta)
-    WHERE mm.org_code = u.org_code AND mm.campaign_id = u.campaign_id AND mm.profile_id = u.profile_id
-), p AS (
-    DELETE FROM ifm_parked_returns pr USING jsonb_array_elements($5::text::jsonb) AS k(v)
+# The returns parked for the new orders of a batch, taken (with the transaction time).
+_TAKE_PARKED_SQL = """
+WITH p AS (
+    DELETE FROM ifm_parked_returns pr USING jsonb_array_elements($1::text::jsonb) AS k(v)
     WHERE pr.org_code = k.v->>0 AND pr.order_id = k.v->>1
     RETURNING pr.org_code, pr.return_id, pr.order_id, pr.occurred_at, pr.currency, pr.lines, pr.event_id,
               pr.parked_at
@@ -231,45 +278,55 @@ SELECT now() AS now, p.* FROM (VALUES (1)) AS one(x) LEFT JOIN p ON true
 """
 
 
-async def record_batch(
+async def copy_rows(
     conn: asyncpg.Connection,
-    atts: Sequence[NewAttribution],
-    earns: Sequence[NewEarning],
-    entries: Sequence[ledger.Entry],
-    member_deltas: dict[MemberKey, int],
+    atts: Sequence[NewAttribution] = (),
+    earns: Sequence[NewEarning] = (),
+    entries: Sequence[ledger.Entry] = (),
+    outbox: Sequence[PackItem] = (),
+) -> None:
+    """Write new attributions (with their lines), earnings, accrual ledger rows and change events
+    of a batch by binary ``COPY`` (one round trip per table, PostgreSQL's cheapest bulk path)."""
+    copy = conn.copy_records_to_table
+    if atts:
+        await copy("ifm_attributions", columns=_ATT_COLUMNS, records=[_att_row(a) for a in atts])
+    if earns:
+        await copy("ifm_earnings", columns=_EARN_COLUMNS, records=[_earn_row(e) for e in earns])
+    if entries:
+        await copy("ifm_ledger", columns=ledger.COLUMNS, records=[_ledger_row(e) for e in entries])
+    if outbox:
+        await events.copy_outbox(conn, outbox)
+
+
+async def take_parked(
+    conn: asyncpg.Connection, orders: Sequence[tuple[str, str]]
+) -> tuple[datetime, list[ParkedReturn]]:
+    """Take the returns parked for these new orders (oldest first), with the transaction time."""
+    return _parked(await conn.fetch(_TAKE_PARKED_SQL, json_rows(list(orders))))
+
+
+async def record_one(
+    conn: asyncpg.Connection,
+    att: NewAttribution,
+    earn: NewEarning,
+    entry: ledger.Entry,
     outbox: Sequence[PackItem],
 ) -> tuple[datetime, list[ParkedReturn]]:
-    """Write a batch of new attributions (with their lines): attributions, earnings, accrual ledger rows,
-    member tier counters and the change events' outbox rows, and take the returns parked for
-    their orders. A batch (``COPY_FROM`` or more) goes by binary ``COPY`` per table plus one
-    statement for the counters and parked returns; a single attribution (the HTTP call) by ONE
-    statement with the rows as JSON arrays (one round trip).
-    Returns the transaction time (the rows' ``created_at``) and the parked returns, oldest first."""
-    items = sorted((k, v) for k, v in member_deltas.items() if v)
-    if len(atts) >= COPY_FROM:
-        copy = conn.copy_records_to_table
-        await copy("ifm_attributions", columns=_ATT_COLUMNS, records=[_att_row(a) for a in atts])
-        await copy("ifm_earnings", columns=_EARN_COLUMNS, records=[_earn_row(e) for e in earns])
-        await copy("ifm_ledger", columns=ledger.COLUMNS, records=[_ledger_row(e) for e in entries])
-        await events.copy_outbox(conn, outbox)
-        rows = await conn.fetch(
-            _AFTER_COPY_SQL,
-            [k[0] for k, _ in items],
-            [k[1] for k, _ in items],
-            [k[2] for k, _ in items],
-            [v for _, v in items],
-            json_rows([(a["org_code"], a["order_id"]) for a in atts]),  # the new orders
-        )
-    else:
-        rows = await conn.fetch(
-            _RECORD_SQL,
-            list(atts),
-            list(earns),
-            [e.as_dict() for e in entries],
-            [{"org_code": k[0], "campaign_id": k[1], "profile_id": k[2], "delta": v} for k, v in items],
-            [{"org_code": a["org_code"], "order_id": a["order_id"]} for a in atts],
-            *events.outbox_params(outbox),
-        )
+    """Write one new attribution (the HTTP call) and take the returns parked for its order, in ONE
+    statement with the rows as JSON (one round trip: the call's latency). Returns the transaction
+    time (the rows' ``created_at``) and the parked returns, oldest first."""
+    rows = await conn.fetch(
+        _RECORD_SQL,
+        [att],
+        [earn],
+        [entry.as_dict()],
+        [{"org_code": att["org_code"], "order_id": att["order_id"]}],
+        *events.outbox_params(outbox),
+    )
+    return _parked(rows)
+
+
+def _parked(rows: Sequence[asyncpg.Record]) -> tuple[datetime, list[ParkedReturn]]:
     parked = sorted(
         (r for r in rows if r["return_id"] is not None),
         key=lambda r: (r["parked_at"], r["occurred_at"], r["return_id"]),
@@ -475,7 +532,7 @@ async def _build(conn: asyncpg.Connection, org: str, rows: Sequence[asyncpg.Reco
 def attribution_from_new(
     att: NewAttribution, earning: NewEarning, accrual: ledger.Entry, now: datetime
 ) -> Attribution:
-    """The public view of an attribution just written by :func:`record_batch` (no re-read)."""
+    """The public view of an attribution just written by :func:`record_one` (no re-read)."""
     mine = lines_repo.parse(att["lines"])
     tier = earning["tier"]
     return Attribution(

@@ -148,8 +148,8 @@ def _tier_json(tier: Tier | None) -> dict[str, Any] | None:
 
 
 class _Rows(NamedTuple):
-    """What one new attribution writes (its earning's ``prior_orders`` is set under the member
-    lock)."""
+    """What one new attribution writes (its earning's ``prior_orders`` is set once the member's
+    counter is locked)."""
 
     att: repo.NewAttribution
     earn: repo.NewEarning
@@ -159,6 +159,7 @@ class _Rows(NamedTuple):
 
 def _rows(
     d: Draft,
+    att_id: str,
     calc: EarningCalc,
     tier: dict[str, Any] | None,
     changes: events.ChangeEncoder,
@@ -166,7 +167,6 @@ def _rows(
     campaign = d.campaign
     org, campaign_id, profile_id, order_id = d.org_code, campaign.campaign_id, d.profile_id, d.order_id
     source, created_by = changes.actor.source, changes.actor.actor
-    att_id = new_id("att")
     earning_id = "ern_" + att_id[4:]  # one earning per attribution: same body
     net_sales = sum(ln.net_amount_minor for ln in d.lines)
     currency, occurred_at, amount = d.currency, d.occurred_at, calc.amount_minor
@@ -250,15 +250,20 @@ async def apply_attributions(
     """Record attributions and their earnings; returns one outcome per draft, in order.
 
     The member rows (tier counters) are the hot spot: every sale of a popular influencer, on
-    every partition, locks the same row until its transaction commits. So they are locked as
-    late as possible: the rows of drafts whose campaign has no tier ladder (their amounts do not
-    depend on the counter) are built before the lock; under it, drafts are checked against their
-    member and profile in order, counted, and laddered campaigns' drafts computed.
+    every partition, bumps the same counter, whose row lock is held until the transaction
+    commits. So the counters are locked last (:func:`repo.bump_members`): members are read and
+    checked without blocking other batches, then a batch writes everything that does not depend
+    on the counters (the attributions, ledger rows and change events of campaigns without a tier
+    ladder), bumps the counters, and only then writes the earnings (each with its exact
+    ``prior_orders``) and the rows of laddered campaigns (whose rate depends on the tier).
     """
     outcomes: list[Outcome | None] = [None] * len(drafts)
     # Writers of the same order serialise here, so a later one sees the earlier one's attribution.
     await repo.lock_orders(conn, [(d.org_code, d.order_id) for d in drafts])
     found = await repo.existing(conn, list({d.key for d in drafts}))
+    members = await repo.read_members(
+        conn, [(d.org_code, d.campaign.campaign_id, d.profile_id) for d in drafts]
+    )
     # The commission of an order depends only on its lines, the campaign's rule and the tier in
     # force, so a batch computes it once per distinct (campaign, tier, lines).
     calcs: dict[tuple[int, Tier | None, tuple[OrderLine, ...]], _Calc] = {}
@@ -281,18 +286,11 @@ async def apply_attributions(
         return memo
 
     changes = events.ChangeEncoder(actor, expected=2 * len(drafts))
-    early: dict[int, _Rows] = {}  # built before the member lock (dropped if a check fails below)
-    for i, d in enumerate(drafts):
-        if d.key not in found and not d.campaign.ladder and _check_campaign(d) is None:
-            early[i] = _rows(d, *calc_for(d, 0), changes)
-
-    members = await repo.lock_members(
-        conn, [(d.org_code, d.campaign.campaign_id, d.profile_id) for d in drafts]
-    )
     first_in_batch: dict[tuple[str, str, str], tuple[str, repo.Content]] = {}
-    counted: dict[repo.MemberKey, int] = {k: m.counted_orders for k, m in members.items()}
     deltas: dict[repo.MemberKey, int] = {}
-    written: list[_Rows] = []
+    # The new attributions in order: (draft, id, member, its rank among the member's new orders
+    # of this batch, its rows when they do not depend on the counter).
+    new: list[tuple[Draft, str, repo.MemberKey, int, _Rows | None]] = []
     for i, d in enumerate(drafts):
         prior = found.get(d.key) or first_in_batch.get(d.key)
         if prior is not None:
@@ -304,28 +302,51 @@ async def apply_attributions(
         if error is not None:
             outcomes[i] = Outcome("invalid", error=error)
             continue
-        prior_orders = counted[mkey]
-        counted[mkey] = prior_orders + 1
-        deltas[mkey] = deltas.get(mkey, 0) + 1
-        rows = early.get(i) or _rows(d, *calc_for(d, prior_orders), changes)
-        rows.earn["prior_orders"] = prior_orders
-        att_id = rows.att["attribution_id"]
+        rank = deltas.get(mkey, 0)
+        deltas[mkey] = rank + 1
+        att_id = new_id("att")
+        flat = None if d.campaign.ladder else _rows(d, att_id, *calc_for(d, 0), changes)
+        new.append((d, att_id, mkey, rank, flat))
         first_in_batch[d.key] = (att_id, d.content)
         outcomes[i] = Outcome("created", att_id)
-        written.append(rows)
-    atts = [r.att for r in written]
-    earns = [r.earn for r in written]
-    entries = [r.entry for r in written]
-    if not atts:
+    if not new:
         return [o for o in outcomes if o is not None]
-    outbox = [c for r in written for c in r.changes]
-    now, parked = await repo.record_batch(conn, atts, earns, entries, deltas, outbox)
+
+    def ranked(before: dict[repo.MemberKey, int]) -> list[_Rows]:
+        written = []
+        for d, att_id, mkey, rank, flat in new:
+            prior_orders = before[mkey] + rank
+            rows = flat or _rows(d, att_id, *calc_for(d, prior_orders), changes)
+            rows.earn["prior_orders"] = prior_orders
+            written.append(rows)
+        return written
+
+    if len(new) >= repo.COPY_FROM:
+        early = [flat for *_, flat in new if flat is not None]
+        await repo.copy_rows(
+            conn,
+            atts=[r.att for r in early],
+            entries=[r.entry for r in early],
+            outbox=[c for r in early for c in r.changes],
+        )
+        now, parked = await repo.take_parked(conn, [(d.org_code, d.order_id) for d, *_ in new])
+        written = ranked(await repo.bump_members(conn, deltas))
+        late = [r for r, (*_, flat) in zip(written, new, strict=True) if flat is None]
+        await repo.copy_rows(
+            conn,
+            atts=[r.att for r in late],
+            earns=[r.earn for r in written],
+            entries=[r.entry for r in late],
+            outbox=[c for r in late for c in r.changes],
+        )
+    else:  # one HTTP call: one statement after the counter, and the answer from what was written
+        (rows,) = ranked(await repo.bump_members(conn, deltas))
+        now, parked = await repo.record_one(conn, rows.att, rows.earn, rows.entry, rows.changes)
+        if not parked:
+            (o,) = [o for o in outcomes if o is not None and o.kind == "created"]
+            o.created = repo.attribution_from_new(rows.att, rows.earn, rows.entry, now)
     if parked:
         await apply_returns(conn, [_from_parked(p) for p in parked], actor)
-    if len(drafts) == 1 and not parked and atts:  # one HTTP call: answer from what was written
-        o = outcomes[0]
-        assert o is not None
-        o.created = repo.attribution_from_new(atts[0], earns[0], entries[0], now)
     return [o for o in outcomes if o is not None]
 
 
