@@ -72,27 +72,29 @@ async def test_a_batch_writes_its_rows_and_waits_only_at_the_counter(ifm: Ifm) -
             await release.wait()
 
     first = asyncio.create_task(held_open())
-    await asyncio.wait_for(applied.wait(), 10)
-    second = asyncio.create_task(ifm.apply_sales(_batch(code, 3)))
-    waiting = None
-    for _ in range(100):  # the second batch reaches the counter and queues there
-        waiting = await ifm.fetchval(
-            """SELECT query FROM pg_stat_activity
-               WHERE datname = current_database() AND wait_event_type = 'Lock'"""
+    try:
+        await asyncio.wait_for(applied.wait(), 10)
+        second = asyncio.create_task(ifm.apply_sales(_batch(code, 3)))
+        waiting = None
+        for _ in range(100):  # the second batch reaches the counter and queues there
+            waiting = await ifm.fetchval(
+                """SELECT query FROM pg_stat_activity
+                   WHERE datname = current_database() AND wait_event_type = 'Lock'"""
+            )
+            if waiting:
+                break
+            await asyncio.sleep(0.05)
+        assert waiting is not None and "UPDATE ifm_campaign_members" in waiting
+        # ...having written its attributions by then (a flat rate does not depend on the counter)
+        writers = await ifm.fetchval(
+            """SELECT count(DISTINCT l.pid) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+               WHERE a.datname = current_database() AND l.locktype = 'relation'
+                 AND l.relation = 'ifm_attributions'::regclass AND l.mode = 'RowExclusiveLock'"""
         )
-        if waiting:
-            break
-        await asyncio.sleep(0.05)
-    assert waiting is not None and "UPDATE ifm_campaign_members" in waiting
-    # ...having written its attributions by then (a flat rate does not depend on the counter)
-    writers = await ifm.fetchval(
-        """SELECT count(DISTINCT l.pid) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
-           WHERE a.datname = current_database() AND l.locktype = 'relation'
-             AND l.relation = 'ifm_attributions'::regclass AND l.mode = 'RowExclusiveLock'"""
-    )
-    assert writers == 2 and not second.done()
-    release.set()
-    await asyncio.wait_for(first, 10)
+        assert writers == 2 and not second.done()
+    finally:
+        release.set()
+        await asyncio.wait_for(first, 10)
     assert (await asyncio.wait_for(second, 10)).created == 3
     priors = await ifm.fetch(
         "SELECT prior_orders FROM ifm_earnings WHERE profile_id = $1 ORDER BY prior_orders", profile_id
