@@ -60,15 +60,16 @@ IFM_BATCH = str(IfmSettings.model_fields["consumer_max_batch"].default)
 LIMITS = """
 What limits it (`CRM_BENCH_STMTS=1` prints per-statement wall time, `CRM_BENCH_PROFILE=<file>`
 writes a cProfile of the consumer child): CPU. Alone, the consumer process is most of a core:
-per sale ~16% of its time is contract parsing in the kit loop (pydantic, ~10 µs), ~62% the CRM
+per sale ~14% of its time is contract parsing in the kit loop (~8 µs, `bench/parse.py`), ~62% the CRM
 handler (resolution, ledger domain, rows, change event, and asyncpg's encoding and decoding for
 its ~12 statements per batch, whose keys go as one JSON parameter rather than parallel arrays),
 the rest the kit's claim (one `COPY`), aiokafka and the event loop (`uvx py-spy record` on it,
 IFM consumer beside it).
 PostgreSQL writes 5 heap rows per sale (inbox, `scm_sales`, lot, ledger entry; the account update
-is HOT) plus one packed outbox row per batch. Concurrent partition batches nearly always share a
-customer (750 sales over 20,000 customers each) and queue on that account's row lock, so only
-their reads and the kit's claim overlap. Beside the IFM consumer the machine is ~95% busy:
+is HOT) plus one packed outbox row per batch. Concurrent partition batches often share a
+customer (750 sales over 20,000 customers each) and then queue on that account's row lock, but
+briefly: sampling `pg_stat_activity` every 20 ms in a pair run never caught a CRM backend waiting
+on a lock. Beside the IFM consumer the machine is 96-98% busy:
 `bench/pair_cpu.py` (section above) splits the CPU per sale between the two consumers,
 PostgreSQL and the broker. Python's cyclic GC was the largest single cost before the entrypoint's
 tuning (row 4). The batch size trades memory for statements: 750 records per partition is as

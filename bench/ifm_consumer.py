@@ -49,25 +49,28 @@ BATCH = str(IfmSettings.model_fields["consumer_max_batch"].default)
 CRM_BATCH = str(CrmSettings.model_fields["consumer_max_batch"].default)
 LIMITS = """
 How the batch is written: binary `COPY` per table (attributions with their lines as one JSON
-value, earnings, ledger), one packed outbox row holding all the change events
-(`g3n_kit.outbox.pack`), one statement for the tier counters and parked returns; change events are
-encoded straight to JSON with orjson; the commission is computed once per distinct (campaign, tier,
-lines) in a batch. The campaign member row (its tier counter) is locked as late as possible: in a
-campaign without a tier ladder a batch's rows are built before it. Offsets of applied batches are
-committed together at most every second (the kit's commit interval).
+value, ledger, then earnings), one packed outbox row holding all the change events
+(`g3n_kit.outbox.pack`), one statement taking the parked returns of the new orders; change events
+are encoded straight to JSON with orjson; the commission is computed once per distinct (campaign,
+tier, lines) in a batch. The campaign member row (its tier counter) is the one row every batch
+of the benchmark's influencer writes, and its lock is held until commit: members are read with a
+key-share lock, everything that does not depend on the counter is written, and only then the
+counter is bumped (`UPDATE … RETURNING`: exact `prior_orders`) and the earnings written. With the
+lock taken before the writes instead, IFM's backends waited on that row 47% of the time in a pair
+run (`pg_stat_activity` sampled every 20 ms) and IFM ran at 8,900-9,400/s beside CRM; after, they
+never did. Offsets of applied batches are committed together at most every second (the kit's
+commit interval).
 
 What limits it: CPU. Alone, the consumer process is most of a core and PostgreSQL most of the other
-(`bench/solo_cpu.py`: ~55 µs of the consumer's CPU and ~43 µs of PostgreSQL's per sale). Beside the
-CRM consumer the machine is ~95% busy and `bench/pair_cpu.py` (section above) splits the CPU per
-sale between the two consumers, PostgreSQL and the broker. The benchmark's one influencer code is
-not what holds it back: the same run with the sales spread over 50 influencers measured the same
-rates (IFM 7,810 and 7,978/s against 8,218 and 8,623/s with one, alternating, 60,000 sales). Of the
-consumer's own time (`uvx py-spy record --native`): contract parsing ~19% (pydantic-core, ~10 µs
-per event), the kit's loop and claim ~10%, the event loop and asyncpg's protocol ~10%, the handler
-the rest (rows and change events ~11%, asyncpg's encoding of the COPY rows ~8%). PostgreSQL writes
-4 heap rows per sale (inbox, attribution, earning, ledger) and 16 index entries; an index entry
-costs ~1 µs of its CPU when the key appends, ~2 µs when it lands at random (inbox event id and
-natural key, order id).
+(`bench/solo_cpu.py`: ~52-57 µs of the consumer's CPU and ~42 µs of PostgreSQL's per sale). Beside
+the CRM consumer the machine is 96-98% busy and `bench/pair_cpu.py` (section above) splits the CPU
+per sale between the two consumers, PostgreSQL and the broker: ~190 µs per sale in all, where
+10,000 sales/s each would need at most ~192 µs at 96% busy. Of the consumer's own time: contract
+parsing ~15% (~8 µs per event, `bench/parse.py`), the kit's loop and claim ~10%, the event loop
+and asyncpg's protocol ~10%, the handler the rest (rows and change events ~12%, asyncpg's encoding
+of the COPY rows ~8%). PostgreSQL writes 4 heap rows per sale (inbox, attribution, earning, ledger)
+and 16 index entries; an index entry costs ~1 µs of its CPU when the key appends, ~2 µs when it
+lands at random (inbox event id and natural key, order id).
 """
 
 

@@ -3,9 +3,9 @@
 The real HTTP process (`python -m g3n_influencer.entrypoints.http`, one uvicorn worker) serves a
 fresh database with 200 profiles, each an active member of one active percent campaign with a
 tier ladder; every request attributes a new two-line order to one of them (by code), so each
-call locks the member row, computes the tier and commission, and writes the attribution, lines,
-earning, ledger row and two change events in one transaction. Latency is measured by the
-open-loop generator (bench/loadgen.py) from each request's scheduled time.
+call bumps the member's tier counter (its row lock), computes the tier and commission, and writes
+the attribution, lines, earning, ledger row and two change events in one transaction. Latency is
+measured by the open-loop generator (bench/loadgen.py) from each request's scheduled time.
 
 Run: `uv run python bench/ifm_http.py [RATE] [SECONDS] [--write]`.
 """
@@ -159,10 +159,10 @@ Goal: p99 ≤ 20 ms at 500 requests/s.
 
 Server peak RSS: {rss:.0f} MB; server CPU {cpu_ms:.2f} ms per request (uvloop + httptools, start-up
 objects frozen out of the garbage collector's sight: `g3n_kit.runtime.tune_gc`).
-Per request: one transaction of 4 statements (campaign rule + profile by code, member lock,
-existing-order check, one statement writing attribution, lines, earning, ledger row, tier counter
-and both change events). Client, server, PostgreSQL and the broker share the 2 cores, so other
-load on the machine shows up directly in the tail.
+Per request: one transaction of 6 statements (campaign rule + profile by code, order lock,
+existing-order check, member read, tier counter bump, one statement writing attribution, lines,
+earning, ledger row and both change events). Client, server, PostgreSQL and the broker share the
+2 cores, so other load on the machine shows up directly in the tail.
 """,
     )
 
