@@ -53,9 +53,9 @@ value, ledger, then earnings), one packed outbox row holding all the change even
 (`g3n_kit.outbox.pack`), one statement taking the parked returns of the new orders; change events
 are encoded straight to JSON with orjson; the commission is computed once per distinct (campaign,
 tier, lines) in a batch. The campaign member row (its tier counter) is the one row every batch
-of the benchmark's influencer writes, and its lock is held until commit: members are read with a
-key-share lock, everything that does not depend on the counter is written, and only then the
-counter is bumped (`UPDATE … RETURNING`: exact `prior_orders`) and the earnings written. With the
+of the benchmark's influencer writes, and its lock is held until commit: members are read without
+a lock, everything that does not depend on the counter is written, and only then the counter is
+bumped (`UPDATE … RETURNING`: exact `prior_orders`) and the earnings written. With the
 lock taken before the writes instead, IFM's backends waited on that row 47% of the time in a pair
 run (`pg_stat_activity` sampled every 20 ms) and IFM ran at 8,900-9,400/s beside CRM; after, they
 never did. Offsets of applied batches are committed together at most every second (the kit's

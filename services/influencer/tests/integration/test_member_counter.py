@@ -1,6 +1,7 @@
 """A popular influencer's tier counter under concurrent consumer batches: batches only queue at
-the counter (everything else of theirs is written meanwhile), and every earning still gets an
-exact, unique ``prior_orders`` and the tier it implies."""
+the counter (everything else of theirs is written meanwhile), every earning still gets an exact,
+unique ``prior_orders`` and the tier it implies, and a member or profile changed meanwhile is
+caught at the counter."""
 
 from __future__ import annotations
 
@@ -21,9 +22,11 @@ LADDER = [
     {"name": "silver", "min_orders": 10, "discount_bps": 0, "commission_bps": 1500},
     {"name": "gold", "min_orders": 30, "discount_bps": 0, "commission_bps": 2000},
 ]
+BUMP = "UPDATE ifm_campaign_members"  # the statement that waits for the counter
 
 
-async def _member(ifm: Ifm, handle: str, *, laddered: bool) -> tuple[str, str, str]:
+async def _member(ifm: Ifm, *, laddered: bool) -> tuple[str, str, str]:
+    handle = f"busy{uuid.uuid4().hex[:6]}"
     code = handle.upper()
     profile_id, campaign_id = await ifm.active_campaign(handle, code)
     if laddered:
@@ -38,14 +41,57 @@ def _batch(code: str, n: int) -> list[SaleRecorded]:
     return [sale_payload(f"o-{tag}-{i}", [("1", "A", 1, 10_000)], codes=[code]) for i in range(n)]
 
 
+async def _waiting(ifm: Ifm, query_part: str, count: int) -> None:
+    """Until ``count`` backends of this database wait on a lock in a statement with ``query_part``."""
+    for _ in range(200):
+        waiting = await ifm.fetchval(
+            """SELECT count(*) FROM pg_stat_activity
+               WHERE datname = current_database() AND wait_event_type = 'Lock'
+                 AND position($1 in query) > 0""",
+            query_part,
+        )
+        if waiting == count:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"{count} backends never waited in {query_part!r} (last: {waiting})")
+
+
 @pytest.mark.parametrize("laddered", [False, True], ids=["flat rate", "tier ladder"])
-async def test_concurrent_batches_number_a_members_orders_exactly(ifm: Ifm, laddered: bool) -> None:
-    handle = f"busy{int(laddered)}{uuid.uuid4().hex[:4]}"
-    code, profile_id, campaign_id = await _member(ifm, handle, laddered=laddered)
-    results = await asyncio.gather(*(ifm.apply_sales(_batch(code, 15)) for _ in range(4)))
-    assert [r.created for r in results] == [15] * 4
+async def test_batches_queue_at_the_counter_and_number_a_members_orders_exactly(
+    ifm: Ifm, laddered: bool
+) -> None:
+    code, profile_id, campaign_id = await _member(ifm, laddered=laddered)
+    applied, release = asyncio.Event(), asyncio.Event()
+
+    async def held_open() -> None:  # a batch that has bumped the counter and not committed yet
+        async with ifm.db.transaction() as conn:
+            await attribution.record_sales(
+                conn, [attribution.SaleIn(ifm.org, s) for s in _batch(code, 15)], Actor(ifm.org, "t", "scm")
+            )
+            applied.set()
+            await release.wait()
+
+    first = asyncio.create_task(held_open())
+    others: list[asyncio.Task[attribution.SalesResult]] = []
+    try:
+        await asyncio.wait_for(applied.wait(), 10)
+        others = [asyncio.create_task(ifm.apply_sales(_batch(code, 15))) for _ in range(3)]
+        await _waiting(ifm, BUMP, 3)  # all three read the member and queue at its counter...
+        writers = await ifm.fetchval(
+            """SELECT count(DISTINCT l.pid) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+               WHERE a.datname = current_database() AND l.locktype = 'relation'
+                 AND l.relation = 'ifm_attributions'::regclass AND l.mode = 'RowExclusiveLock'"""
+        )
+        # ...having written their attributions if the rate does not depend on the counter
+        assert writers == (1 if laddered else 4)
+        assert not any(t.done() for t in others)
+    finally:
+        release.set()
+        await asyncio.wait_for(first, 10)
+        results = await asyncio.wait_for(asyncio.gather(*others), 30)
+    assert [r.created for r in results] == [15] * 3
     rows = await ifm.fetch(
-        "SELECT prior_orders, rate_bps, tier->>'name' AS tier, amount_minor FROM ifm_earnings"
+        "SELECT prior_orders, tier->>'name' AS tier, amount_minor FROM ifm_earnings"
         " WHERE profile_id = $1 ORDER BY prior_orders",
         profile_id,
     )
@@ -57,68 +103,52 @@ async def test_concurrent_batches_number_a_members_orders_exactly(ifm: Ifm, ladd
     if laddered:  # the tier follows the order's rank: 10 base, 20 silver, 30 gold
         assert [r["tier"] for r in rows] == ["base"] * 10 + ["silver"] * 20 + ["gold"] * 30
         assert [r["amount_minor"] for r in rows] == [1000] * 10 + [1500] * 20 + [2000] * 30
+    else:
+        assert {r["amount_minor"] for r in rows} == {1000}
 
 
-async def test_a_batch_writes_its_rows_and_waits_only_at_the_counter(ifm: Ifm) -> None:
-    code, profile_id, _ = await _member(ifm, f"queue{uuid.uuid4().hex[:4]}", laddered=False)
-    applied, release = asyncio.Event(), asyncio.Event()
-
-    async def held_open() -> None:  # a batch that has bumped the counter and not committed yet
-        async with ifm.db.transaction() as conn:
-            await attribution.record_sales(
-                conn, [attribution.SaleIn(ifm.org, s) for s in _batch(code, 3)], Actor(ifm.org, "t", "scm")
-            )
-            applied.set()
-            await release.wait()
-
-    first = asyncio.create_task(held_open())
-    try:
-        await asyncio.wait_for(applied.wait(), 10)
-        second = asyncio.create_task(ifm.apply_sales(_batch(code, 3)))
-        waiting = None
-        for _ in range(100):  # the second batch reaches the counter and queues there
-            waiting = await ifm.fetchval(
-                """SELECT query FROM pg_stat_activity
-                   WHERE datname = current_database() AND wait_event_type = 'Lock'"""
-            )
-            if waiting:
-                break
-            await asyncio.sleep(0.05)
-        assert waiting is not None and "UPDATE ifm_campaign_members" in waiting
-        # ...having written its attributions by then (a flat rate does not depend on the counter)
-        writers = await ifm.fetchval(
-            """SELECT count(DISTINCT l.pid) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
-               WHERE a.datname = current_database() AND l.locktype = 'relation'
-                 AND l.relation = 'ifm_attributions'::regclass AND l.mode = 'RowExclusiveLock'"""
-        )
-        assert writers == 2 and not second.done()
-    finally:
-        release.set()
-        await asyncio.wait_for(first, 10)
-    assert (await asyncio.wait_for(second, 10)).created == 3
-    priors = await ifm.fetch(
-        "SELECT prior_orders FROM ifm_earnings WHERE profile_id = $1 ORDER BY prior_orders", profile_id
-    )
-    assert [r["prior_orders"] for r in priors] == list(range(6))
-
-
-async def test_a_member_removed_during_a_batch_is_caught_at_the_counter(ifm: Ifm) -> None:
-    _, profile_id, campaign_id = await _member(ifm, f"gone{uuid.uuid4().hex[:4]}", laddered=False)
-    key = (ifm.org, campaign_id, profile_id)
+async def _bump_while_changed(
+    ifm: Ifm, change: str, arg: str, waits_in: str, key: repo.MemberKey
+) -> dict[repo.MemberKey, int] | InvalidState:
+    """Read ``key``'s member, then bump it while another transaction has ``change`` uncommitted;
+    that transaction commits once the bump waits for it. What the bump returned or raised."""
     conn = await asyncpg.connect(ifm.dsn)
     other = await asyncpg.connect(ifm.dsn)
     try:
         async with conn.transaction():
             assert (await repo.read_members(conn, [key]))[key].status == "active"
-            # the batch's key-share lock does not hold back a status change
-            await asyncio.wait_for(
-                other.execute(
-                    "UPDATE ifm_campaign_members SET status = 'removed' WHERE campaign_id = $1", campaign_id
-                ),
-                5,
-            )
-            with pytest.raises(InvalidState, match="no longer an active member"):
-                await repo.bump_members(conn, {key: 1})
+            async with other.transaction():
+                await other.execute(change, arg)
+                bump = asyncio.create_task(repo.bump_members(conn, {key: 1}))
+                await _waiting(ifm, waits_in, 1)
+            try:
+                return await asyncio.wait_for(bump, 10)
+            except InvalidState as exc:
+                return exc
     finally:
         await conn.close()
         await other.close()
+
+
+async def test_a_member_removed_while_the_counter_waits_is_caught(ifm: Ifm) -> None:
+    _, profile_id, campaign_id = await _member(ifm, laddered=False)
+    outcome = await _bump_while_changed(
+        ifm,
+        "UPDATE ifm_campaign_members SET status = 'removed' WHERE campaign_id = $1",
+        campaign_id,
+        BUMP,
+        (ifm.org, campaign_id, profile_id),
+    )
+    assert isinstance(outcome, InvalidState) and "no longer an active member" in str(outcome)
+
+
+async def test_a_profile_suspended_while_the_counter_waits_is_caught(ifm: Ifm) -> None:
+    _, profile_id, campaign_id = await _member(ifm, laddered=False)
+    outcome = await _bump_while_changed(
+        ifm,
+        "UPDATE ifm_profiles SET status = 'suspended' WHERE profile_id = $1",
+        profile_id,
+        "FROM ifm_profiles p",
+        (ifm.org, campaign_id, profile_id),
+    )
+    assert isinstance(outcome, InvalidState) and "suspended" in str(outcome)

@@ -7,7 +7,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
+from g3n_influencer.adapters import attributions as repo
 from g3n_influencer.adapters import lines as lines_repo
+from g3n_influencer.domain.earnings import OrderLine
 from g3n_kit.migrations import KIT_MIGRATIONS, Migration, MigrationSource, migrate
 
 
@@ -51,6 +53,8 @@ async def test_line_rows_move_onto_their_attribution_in_order(stack: Any) -> Non
             r["attribution_id"]: lines_repo.parse(r["lines"])
             for r in await conn.fetch("SELECT attribution_id, lines FROM ifm_attributions")
         }
+        # a repeat of a moved order is compared with the moved lines, in position order
+        ((_, content),) = (await repo.existing(conn, [("acme", "cmp_1", "o-1")])).values()
         assert await conn.fetchval("SELECT to_regclass('ifm_attribution_lines')") is None
     finally:
         await conn.close()
@@ -62,3 +66,4 @@ async def test_line_rows_move_onto_their_attribution_in_order(stack: Any) -> Non
         "att_2": [lines_repo.LineRow("x", "GIFT", 2, 500, False, 0, 0, 0, 0)],
         "att_3": [],
     }
+    assert content[3] == (OrderLine("l1", "SKU-1", 1, 2000), OrderLine("l2", "SKU-2", 3, 3000))

@@ -21,6 +21,7 @@ from g3n_influencer.adapters import events, ledger
 from g3n_influencer.adapters import lines as lines_repo
 from g3n_influencer.adapters.earnings import EarningState, state_of
 from g3n_influencer.domain.earnings import OrderLine
+from g3n_influencer.domain.profiles import check_can_earn
 from g3n_influencer.service.models import (
     Attribution,
     AttributionList,
@@ -39,9 +40,8 @@ def _json(value: Any) -> str:
 
 
 @dataclass(frozen=True)
-class MemberLock:
+class MemberState:
     status: str
-    counted_orders: int
     profile_status: str
 
 
@@ -85,45 +85,42 @@ async def existing(
     }
 
 
-async def read_members(conn: asyncpg.Connection, keys: Sequence[MemberKey]) -> dict[MemberKey, MemberLock]:
-    """The member rows (status, tier counter) with their profiles' status, for checking a batch.
+async def read_members(conn: asyncpg.Connection, keys: Sequence[MemberKey]) -> dict[MemberKey, MemberState]:
+    """The members' and their profiles' status, to check a batch's attributions against.
 
-    Members are key-share locked: that blocks nothing but deleting them, so batches of every
-    partition read a popular influencer's row at once (:func:`bump_members` takes the row lock
-    as late as possible). Profiles are share-locked, so a profile cannot be suspended until the
-    transaction ends.
+    Nothing is locked here, so the batches of every partition read a popular influencer's rows at
+    once: :func:`bump_members` locks them, as late as possible, and checks them again.
     """
     ordered = sorted(set(keys))
     if not ordered:
         return {}
     rows = await conn.fetch(
-        """SELECT m.org_code, m.campaign_id, m.profile_id, m.status, m.counted_orders,
-            p.status AS profile_status
+        """SELECT m.org_code, m.campaign_id, m.profile_id, m.status, p.status AS profile_status
            FROM ifm_campaign_members m
            JOIN unnest($1::text[], $2::text[], $3::text[]) AS k(org_code, campaign_id, profile_id)
              ON m.org_code = k.org_code AND m.campaign_id = k.campaign_id AND m.profile_id = k.profile_id
-           JOIN ifm_profiles p ON p.org_code = m.org_code AND p.profile_id = m.profile_id
-           ORDER BY m.org_code, m.campaign_id, m.profile_id
-           FOR KEY SHARE OF m FOR SHARE OF p""",
+           JOIN ifm_profiles p ON p.org_code = m.org_code AND p.profile_id = m.profile_id""",
         [k[0] for k in ordered],
         [k[1] for k in ordered],
         [k[2] for k in ordered],
     )
     return {
-        (r["org_code"], r["campaign_id"], r["profile_id"]): MemberLock(
-            r["status"], r["counted_orders"], r["profile_status"]
-        )
+        (r["org_code"], r["campaign_id"], r["profile_id"]): MemberState(r["status"], r["profile_status"])
         for r in rows
     }
 
 
-_BUMP_SQL = """
+def _counter_sql(active_only: bool) -> str:
+    """Add ``delta`` to members' tier counters, locking their rows in key order first (a plain
+    ``UPDATE … FROM`` locks them in whatever order its plan visits them); returns each counter
+    before. ``active_only``: members no longer active are left out (the caller checks)."""
+    return f"""
 WITH locked AS MATERIALIZED (
     SELECT m.org_code, m.campaign_id, m.profile_id, u.delta
     FROM ifm_campaign_members m
     JOIN unnest($1::text[], $2::text[], $3::text[], $4::int[]) AS u(org_code, campaign_id, profile_id, delta)
       ON m.org_code = u.org_code AND m.campaign_id = u.campaign_id AND m.profile_id = u.profile_id
-    WHERE m.status = 'active'
+    {"WHERE m.status = 'active'" if active_only else ""}
     ORDER BY m.org_code, m.campaign_id, m.profile_id
     FOR NO KEY UPDATE OF m
 )
@@ -134,27 +131,48 @@ RETURNING m.org_code, m.campaign_id, m.profile_id, m.counted_orders - l.delta AS
 """
 
 
+_BUMP_SQL = _counter_sql(active_only=True)
+_ADD_COUNTS_SQL = _counter_sql(active_only=False)
+
+# The profiles of the members a batch bumps, share-locked in key order (profile before member, as
+# everywhere: see the lock order in service/attribution.py), with their status.
+_LOCK_PROFILES_SQL = """
+SELECT p.org_code, p.profile_id, p.status
+FROM ifm_profiles p
+JOIN (SELECT DISTINCT org_code, profile_id FROM unnest($1::text[], $2::text[]) AS u(org_code, profile_id)) k
+  ON p.org_code = k.org_code AND p.profile_id = k.profile_id
+ORDER BY p.org_code, p.profile_id
+FOR SHARE OF p
+"""
+
+
+def _counter_params(
+    items: Sequence[tuple[MemberKey, int]],
+) -> tuple[list[str], list[str], list[str], list[int]]:
+    return [k[0] for k, _ in items], [k[1] for k, _ in items], [k[2] for k, _ in items], [v for _, v in items]
+
+
 async def bump_members(conn: asyncpg.Connection, deltas: dict[MemberKey, int]) -> dict[MemberKey, int]:
     """Add each member's new orders to its tier counter and return the counter before them (the
     ``prior_orders`` of the member's first new order).
 
-    The rows stay locked until the transaction ends (taken in key order, so batches never wait on
-    each other in a cycle): a batch writes everything that does not depend on the counters first
-    and calls this last but for the earnings, so the lock every batch of a popular influencer
-    queues on is held for as short a time as possible. A member removed since
-    :func:`read_members` raises ``invalid-state``; the consumer then applies the batch's events
-    one at a time, and each sees the member as it is now.
+    The members' profiles are share-locked, then the member rows locked (each in key order)
+    until the transaction ends, so the bumps of concurrent batches never wait on each other in a
+    cycle. A batch writes everything that does not depend on the counters first and calls this
+    last but for the earnings, so the lock every batch of a popular influencer queues on is held
+    for as short a time as possible. Both are checked again here, on their latest versions: a
+    profile no longer active or a member removed since :func:`read_members` raises
+    ``invalid-state`` (the consumer then applies the batch's events one at a time, and each sees
+    them as they are now). Through the service this is a guard: removing a member locks its
+    campaign, which every attributing transaction holds a share lock on.
     """
     items = sorted((k, v) for k, v in deltas.items() if v)
     if not items:
         return {}
-    rows = await conn.fetch(
-        _BUMP_SQL,
-        [k[0] for k, _ in items],
-        [k[1] for k, _ in items],
-        [k[2] for k, _ in items],
-        [v for _, v in items],
-    )
+    profiles = await conn.fetch(_LOCK_PROFILES_SQL, [k[0] for k, _ in items], [k[2] for k, _ in items])
+    for r in profiles:
+        check_can_earn(r["profile_id"], r["status"])
+    rows = await conn.fetch(_BUMP_SQL, *_counter_params(items))
     before = {(r["org_code"], r["campaign_id"], r["profile_id"]): r["before"] for r in rows}
     gone = [k for k, _ in items if k not in before]
     if gone:
@@ -168,19 +186,10 @@ async def bump_members(conn: asyncpg.Connection, deltas: dict[MemberKey, int]) -
 
 
 async def add_member_counts(conn: asyncpg.Connection, deltas: dict[MemberKey, int]) -> None:
+    """Add ``deltas`` to members' tier counters (fully refunded orders stop counting)."""
     items = sorted((k, v) for k, v in deltas.items() if v)
-    if not items:
-        return
-    await conn.execute(
-        """UPDATE ifm_campaign_members m SET counted_orders = m.counted_orders + u.delta, updated_at = now()
-           FROM unnest($1::text[], $2::text[], $3::text[], $4::int[]) AS u(org_code, campaign_id,
-               profile_id, delta)
-           WHERE m.org_code = u.org_code AND m.campaign_id = u.campaign_id AND m.profile_id = u.profile_id""",
-        [k[0] for k, _ in items],
-        [k[1] for k, _ in items],
-        [k[2] for k, _ in items],
-        [v for _, v in items],
-    )
+    if items:
+        await conn.execute(_ADD_COUNTS_SQL, *_counter_params(items))
 
 
 class NewAttribution(TypedDict):
@@ -266,7 +275,7 @@ WITH a AS (
 SELECT now() AS now, p.* FROM (VALUES (1)) AS one(x) LEFT JOIN p ON true
 """
 
-# The returns parked for the new orders of a batch, taken (with the transaction time).
+# The returns parked for the new orders of a batch, taken.
 _TAKE_PARKED_SQL = """
 WITH p AS (
     DELETE FROM ifm_parked_returns pr USING jsonb_array_elements($1::text::jsonb) AS k(v)
@@ -298,11 +307,9 @@ async def copy_rows(
         await events.copy_outbox(conn, outbox)
 
 
-async def take_parked(
-    conn: asyncpg.Connection, orders: Sequence[tuple[str, str]]
-) -> tuple[datetime, list[ParkedReturn]]:
-    """Take the returns parked for these new orders (oldest first), with the transaction time."""
-    return _parked(await conn.fetch(_TAKE_PARKED_SQL, json_rows(list(orders))))
+async def take_parked(conn: asyncpg.Connection, orders: Sequence[tuple[str, str]]) -> list[ParkedReturn]:
+    """Take the returns parked for these new orders (oldest first)."""
+    return _parked(await conn.fetch(_TAKE_PARKED_SQL, json_rows(list(orders))))[1]
 
 
 async def record_one(

@@ -216,12 +216,10 @@ async def bump(
 async def member(
     conn: asyncpg.Connection, org: str, campaign_id: str, profile_id: str, *, lock: bool = False
 ) -> asyncpg.Record | None:
-    # FOR NO KEY UPDATE (not FOR UPDATE): it does not wait for the key-share locks that consumer
-    # batches hold on the row while they run (attributions.read_members).
     return await conn.fetchrow(
         """SELECT profile_id, status, counted_orders FROM ifm_campaign_members
            WHERE org_code = $1 AND campaign_id = $2 AND profile_id = $3"""
-        + (" FOR NO KEY UPDATE" if lock else ""),
+        + (" FOR UPDATE" if lock else ""),
         org,
         campaign_id,
         profile_id,

@@ -4,6 +4,10 @@
 -- compared there instead of through a SHA-256 of it computed for every new attribution: the
 -- hash cost the SCM consumer ~1.7 µs of its ~60 µs of CPU per sale, for the rare repeat.
 --
--- Upgrades: a consumer of the previous version still running beside this one reads the column
--- and stops on the missing column (its events are then applied by this version); no row changes.
-ALTER TABLE ifm_attributions DROP COLUMN content_hash;
+-- The column stays (nullable, no longer written) for the length of one release, so processes
+-- of the previous version still running during an upgrade keep working: they write it and read
+-- it. A row written by this version has none; if a previous-version process meets one (a
+-- repeat of an order this version recorded), that event fails there (the consumer dead-letters
+-- it as handler-error; replaying it from the DLQ applies it). Stop the previous version's IFM
+-- processes before starting this one to avoid even that. A later release drops the column.
+ALTER TABLE ifm_attributions ALTER COLUMN content_hash DROP NOT NULL;

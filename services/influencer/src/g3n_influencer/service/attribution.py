@@ -8,7 +8,11 @@ only differ in how they resolve the campaign and profile.
 
 Lock order (everywhere in the service): campaign (share) → order (advisory, attribution and
 returns) → profile (share/update) → campaign member → earnings in id order → carry-over → payout.
-The earning row lock also guards its attribution and lines.
+The earning row lock also guards its attribution and lines. One exception: an SCM batch applies
+its returns after its sales, so it takes their order and earning locks (and, for fully refunded
+orders, member locks) after its sales' member locks; PostgreSQL detects a deadlock that allows
+(another batch or call holding one of those and waiting for one of ours) and the consumer
+retries the batch (a transient error).
 
 Matching SCM sales: a sale's ``referral_code`` and ``promo_codes`` are looked up (case-
 insensitively) among the codes of active profiles that are active members of active campaigns
@@ -89,7 +93,7 @@ class Outcome:
 _LATEST_OCCURRED_AT = datetime(9000, 1, 1, tzinfo=UTC)
 
 
-def _check_state(d: Draft, member: repo.MemberLock | None) -> AppError | None:
+def _check_state(d: Draft, member: repo.MemberState | None) -> AppError | None:
     return _check_campaign(d) or _check_member(d, member)
 
 
@@ -119,7 +123,7 @@ def _check_campaign(d: Draft) -> AppError | None:
     return None
 
 
-def _check_member(d: Draft, member: repo.MemberLock | None) -> AppError | None:
+def _check_member(d: Draft, member: repo.MemberState | None) -> AppError | None:
     try:
         if member is None or member.status != "active":
             raise InvalidState(
@@ -251,11 +255,12 @@ async def apply_attributions(
 
     The member rows (tier counters) are the hot spot: every sale of a popular influencer, on
     every partition, bumps the same counter, whose row lock is held until the transaction
-    commits. So the counters are locked last (:func:`repo.bump_members`): members are read and
-    checked without blocking other batches, then a batch writes everything that does not depend
-    on the counters (the attributions, ledger rows and change events of campaigns without a tier
-    ladder), bumps the counters, and only then writes the earnings (each with its exact
-    ``prior_orders``) and the rows of laddered campaigns (whose rate depends on the tier).
+    commits. So the counters are locked last (:func:`repo.bump_members`): members and profiles
+    are read and checked without a lock, then a batch writes everything that does not depend on
+    the counters (the attributions, ledger rows and change events of campaigns without a tier
+    ladder), locks the profiles and bumps the counters (checking both again), and only then
+    writes the earnings (each with its exact ``prior_orders``) and the rows of laddered campaigns
+    (whose rate depends on the tier).
     """
     outcomes: list[Outcome | None] = [None] * len(drafts)
     # Writers of the same order serialise here, so a later one sees the earlier one's attribution.
@@ -329,7 +334,7 @@ async def apply_attributions(
             entries=[r.entry for r in early],
             outbox=[c for r in early for c in r.changes],
         )
-        now, parked = await repo.take_parked(conn, [(d.org_code, d.order_id) for d, *_ in new])
+        parked = await repo.take_parked(conn, [(d.org_code, d.order_id) for d, *_ in new])
         written = ranked(await repo.bump_members(conn, deltas))
         late = [r for r, (*_, flat) in zip(written, new, strict=True) if flat is None]
         await repo.copy_rows(
