@@ -148,7 +148,7 @@ async def test_a_profile_suspended_while_the_counter_waits_is_caught(ifm: Ifm) -
         ifm,
         "UPDATE ifm_profiles SET status = 'suspended' WHERE profile_id = $1",
         profile_id,
-        "FROM ifm_profiles p",
+        BUMP,
         (ifm.org, campaign_id, profile_id),
     )
     assert isinstance(outcome, InvalidState) and "suspended" in str(outcome)

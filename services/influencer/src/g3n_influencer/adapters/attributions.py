@@ -110,45 +110,36 @@ async def read_members(conn: asyncpg.Connection, keys: Sequence[MemberKey]) -> d
     }
 
 
-def _counter_sql(active_only: bool) -> str:
+def _counter_sql(*, bump: bool) -> str:
     """Add ``delta`` to members' tier counters, locking their rows in key order first (a plain
     ``UPDATE … FROM`` locks them in whatever order its plan visits them); returns each counter
-    before. ``active_only``: members no longer active are left out (the caller checks)."""
+    before. ``bump`` (new attributions): only active members, each with its profile share-locked
+    right after it and its status returned, as they are once locked."""
+    profile = "JOIN ifm_profiles p ON p.org_code = m.org_code AND p.profile_id = m.profile_id"
     return f"""
 WITH locked AS MATERIALIZED (
-    SELECT m.org_code, m.campaign_id, m.profile_id, u.delta
+    SELECT m.org_code, m.campaign_id, m.profile_id, u.delta{", p.status AS profile_status" if bump else ""}
     FROM ifm_campaign_members m
     JOIN unnest($1::text[], $2::text[], $3::text[], $4::int[]) AS u(org_code, campaign_id, profile_id, delta)
       ON m.org_code = u.org_code AND m.campaign_id = u.campaign_id AND m.profile_id = u.profile_id
-    {"WHERE m.status = 'active'" if active_only else ""}
+    {profile + " WHERE m.status = 'active'" if bump else ""}
     ORDER BY m.org_code, m.campaign_id, m.profile_id
-    FOR NO KEY UPDATE OF m
+    FOR NO KEY UPDATE OF m{" FOR SHARE OF p" if bump else ""}
 )
 UPDATE ifm_campaign_members m SET counted_orders = m.counted_orders + l.delta, updated_at = now()
 FROM locked l
 WHERE m.org_code = l.org_code AND m.campaign_id = l.campaign_id AND m.profile_id = l.profile_id
 RETURNING m.org_code, m.campaign_id, m.profile_id, m.counted_orders - l.delta AS before
+    {", l.profile_status" if bump else ""}
 """
 
 
-_BUMP_SQL = _counter_sql(active_only=True)
-_ADD_COUNTS_SQL = _counter_sql(active_only=False)
-
-# The profiles of the members a batch bumps, share-locked in key order (profile before member, as
-# everywhere: see the lock order in service/attribution.py), with their status.
-_LOCK_PROFILES_SQL = """
-SELECT p.org_code, p.profile_id, p.status
-FROM ifm_profiles p
-JOIN (SELECT DISTINCT org_code, profile_id FROM unnest($1::text[], $2::text[]) AS u(org_code, profile_id)) k
-  ON p.org_code = k.org_code AND p.profile_id = k.profile_id
-ORDER BY p.org_code, p.profile_id
-FOR SHARE OF p
-"""
+_BUMP_SQL = _counter_sql(bump=True)
+_ADD_COUNTS_SQL = _counter_sql(bump=False)
 
 
-def _counter_params(
-    items: Sequence[tuple[MemberKey, int]],
-) -> tuple[list[str], list[str], list[str], list[int]]:
+def _counter_params(items: Sequence[tuple[MemberKey, int]]) -> tuple[list[Any], ...]:
+    """The four array parameters of :func:`_counter_sql`."""
     return [k[0] for k, _ in items], [k[1] for k, _ in items], [k[2] for k, _ in items], [v for _, v in items]
 
 
@@ -156,23 +147,24 @@ async def bump_members(conn: asyncpg.Connection, deltas: dict[MemberKey, int]) -
     """Add each member's new orders to its tier counter and return the counter before them (the
     ``prior_orders`` of the member's first new order).
 
-    The members' profiles are share-locked, then the member rows locked (each in key order)
-    until the transaction ends, so the bumps of concurrent batches never wait on each other in a
-    cycle. A batch writes everything that does not depend on the counters first and calls this
-    last but for the earnings, so the lock every batch of a popular influencer queues on is held
-    for as short a time as possible. Both are checked again here, on their latest versions: a
-    profile no longer active or a member removed since :func:`read_members` raises
-    ``invalid-state`` (the consumer then applies the batch's events one at a time, and each sees
-    them as they are now). Through the service this is a guard: removing a member locks its
-    campaign, which every attributing transaction holds a share lock on.
+    The member rows are locked (in key order, so the bumps of concurrent batches never wait on
+    each other in a cycle), each with its profile share-locked right after it, until the
+    transaction ends. A batch writes everything that does not depend on the counters first and
+    calls this last but for the earnings, so the lock every batch of a popular influencer queues
+    on is held for as short a time as possible; and only the batch holding a member's row holds
+    its profile's share lock, so a profile update waits for that batch, not for every batch in
+    flight. Both are checked again here, on their latest versions: a member removed or a profile
+    no longer active since :func:`read_members` raises ``invalid-state`` (the consumer then
+    applies the batch's events one at a time, and each sees them as they are now). Through the
+    service that is a guard: removing a member locks its campaign, which every attributing
+    transaction share-locks.
     """
     items = sorted((k, v) for k, v in deltas.items() if v)
     if not items:
         return {}
-    profiles = await conn.fetch(_LOCK_PROFILES_SQL, [k[0] for k, _ in items], [k[2] for k, _ in items])
-    for r in profiles:
-        check_can_earn(r["profile_id"], r["status"])
     rows = await conn.fetch(_BUMP_SQL, *_counter_params(items))
+    for r in rows:
+        check_can_earn(r["profile_id"], r["profile_status"])
     before = {(r["org_code"], r["campaign_id"], r["profile_id"]): r["before"] for r in rows}
     gone = [k for k, _ in items if k not in before]
     if gone:

@@ -258,7 +258,8 @@ async def apply_attributions(
     commits. So the counters are locked last (:func:`repo.bump_members`): members and profiles
     are read and checked without a lock, then a batch writes everything that does not depend on
     the counters (the attributions, ledger rows and change events of campaigns without a tier
-    ladder), locks the profiles and bumps the counters (checking both again), and only then
+    ladder), bumps the counters (locking each member with its profile, and checking both again),
+    and only then
     writes the earnings (each with its exact ``prior_orders``) and the rows of laddered campaigns
     (whose rate depends on the tier).
     """
