@@ -10,12 +10,12 @@ import uuid
 
 import asyncpg
 import pytest
-from g3n_contracts import SaleRecorded
+from g3n_contracts import ReturnRecorded, SaleRecorded
 from g3n_influencer.adapters import attributions as repo
 from g3n_influencer.service import attribution
 from g3n_influencer.service.context import Actor
 from g3n_kit.errors import InvalidState
-from ifm_support import Ifm, sale_payload
+from ifm_support import Ifm, return_event, sale_payload
 
 LADDER = [
     {"name": "base", "min_orders": 0, "discount_bps": 0, "commission_bps": 1000},
@@ -152,3 +152,35 @@ async def test_a_profile_suspended_while_the_counter_waits_is_caught(ifm: Ifm) -
         (ifm.org, campaign_id, profile_id),
     )
     assert isinstance(outcome, InvalidState) and "suspended" in str(outcome)
+
+
+async def test_full_refunds_and_new_sales_of_one_member_at_once_keep_the_counter_exact(ifm: Ifm) -> None:
+    code, profile_id, campaign_id = await _member(ifm, laddered=False)
+    earlier = _batch(code, 6)
+    assert (await ifm.apply_sales(earlier)).created == 6
+
+    async def sales_then_returns(sales: list[SaleRecorded], refunded: list[SaleRecorded]) -> None:
+        """One SCM batch, as the handler applies it: its sales, then its returns."""
+        actor = Actor(ifm.org, "consumer:test", "scm")
+        async with ifm.db.transaction() as conn:
+            await attribution.record_sales(conn, [attribution.SaleIn(ifm.org, s) for s in sales], actor)
+            returns = [
+                return_event(ifm.org, s.order_id, f"r-{s.order_id}", [("1", 1)]).payload_as(ReturnRecorded)
+                for s in refunded
+            ]
+            await attribution.record_returns(
+                conn, [attribution.return_cmd(ifm.org, str(uuid.uuid4()), r) for r in returns], actor
+            )
+
+    # four batches at once, each with new sales of the member and full refunds of earlier orders
+    await asyncio.wait_for(
+        asyncio.gather(*(sales_then_returns(_batch(code, 10), earlier[i::4]) for i in range(4))), 30
+    )
+    counted = await ifm.fetchval(
+        "SELECT counted_orders FROM ifm_campaign_members WHERE campaign_id = $1", campaign_id
+    )
+    refunded = await ifm.fetchval(
+        "SELECT count(*) FROM ifm_attributions WHERE profile_id = $1 AND fully_refunded", profile_id
+    )
+    assert (counted, refunded) == (6 + 40 - 6, 6)
+    assert await ifm.fetchval("SELECT count(*) FROM ifm_earnings WHERE profile_id = $1", profile_id) == 46
