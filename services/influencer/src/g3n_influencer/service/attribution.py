@@ -259,9 +259,8 @@ async def apply_attributions(
     are read and checked without a lock, then a batch writes everything that does not depend on
     the counters (the attributions, ledger rows and change events of campaigns without a tier
     ladder), bumps the counters (locking each member with its profile, and checking both again),
-    and only then
-    writes the earnings (each with its exact ``prior_orders``) and the rows of laddered campaigns
-    (whose rate depends on the tier).
+    and only then writes the earnings (each with its exact ``prior_orders``) and the rows of
+    laddered campaigns (whose rate depends on the tier).
     """
     outcomes: list[Outcome | None] = [None] * len(drafts)
     # Writers of the same order serialise here, so a later one sees the earlier one's attribution.
