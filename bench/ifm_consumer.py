@@ -57,9 +57,10 @@ of the benchmark's influencer writes, and its lock is held until commit: members
 a lock, everything that does not depend on the counter is written, and only then the counter is
 bumped (`UPDATE … RETURNING`: exact `prior_orders`) and the earnings written. With the
 lock taken before the writes instead, IFM's backends waited on that row 47% of the time in a pair
-run (`pg_stat_activity` sampled every 20 ms) and IFM ran at 8,900-9,400/s beside CRM; after, they
-never did. Offsets of applied batches are committed together at most every second (the kit's
-commit interval).
+run (`pg_stat_activity` sampled every 20 ms) and IFM ran at 8,900-9,400/s beside CRM; with it
+taken last, 6% of the time (at the bump, while another batch writes its earnings and commits).
+Offsets of applied batches are committed together at most every second (the kit's commit
+interval).
 
 What limits it: CPU. Alone, the consumer process is most of a core and PostgreSQL most of the other
 (`bench/solo_cpu.py`: ~52-57 µs of the consumer's CPU and ~42 µs of PostgreSQL's per sale). Beside
