@@ -15,7 +15,9 @@ from typing import Any
 import pytest
 from g3n_contracts import ContractError, ReturnRecorded, SaleRecorded, parse_event
 from g3n_contracts import event_types as et
-from g3n_contracts.codec import _parse_and_explain, _without_python_calls, envelope_model
+from g3n_contracts.codec import _parse_and_explain, _stripped, _without_python_calls, envelope_model
+from g3n_contracts.primitives import UtcDatetime
+from pydantic import TypeAdapter
 from pydantic_core import core_schema
 
 Data = Callable[..., dict[str, Any]]
@@ -75,6 +77,9 @@ INVALID: dict[str, Case] = {
     "return, unknown currency": (RETURN, {"currency": "ABC"}, {}),
     "return, loyalty refund without points": (RETURN, {"tenders": [LOYALTY_5]}, {}),
     "return, naive time": (RETURN, {"occurred_at": "2026-11-22T09:00:00"}, {}),
+    "a sale time before year 1 in UTC": (SALE, {"occurred_at": "0001-01-01T00:00:00+01:00"}, {}),
+    "an envelope time after year 9999 in UTC": (SALE, {}, {"occurred_at": "9999-12-31T23:59:59-01:00"}),
+    "a return time before year 1 in UTC": (RETURN, {"occurred_at": "0001-01-01T00:30:00+00:45"}, {}),
 }
 
 
@@ -114,6 +119,16 @@ def test_fast_path_rejects_what_the_models_reject_with_their_error(
         precise.value.fields,
         precise.value.detail,
     )
+
+
+def test_a_known_rule_on_a_new_field_stops_the_import() -> None:
+    class LaterSale(SaleRecorded):  # a new date-time field: _settle_scm would not normalise it
+        paid_at: UtcDatetime | None = None
+
+    branch = TypeAdapter(envelope_model(LaterSale)).core_schema
+    with pytest.raises(RuntimeError, match=r"does not know every Python rule of scm\.sale\.recorded"):
+        _stripped(SALE, branch)
+    assert _stripped(SALE, TypeAdapter(envelope_model(SaleRecorded)).core_schema)  # as registered
 
 
 def test_a_python_rule_the_fast_path_does_not_know_stops_the_import() -> None:

@@ -13,8 +13,9 @@ from typing import Any
 import asyncpg
 import orjson
 import pytest
-from g3n_contracts import event_types
+from g3n_contracts import event_types, parse_event
 from g3n_contracts.topics import dlq_topic
+from g3n_kit import consumer as consumer_module
 from g3n_kit.db import Database
 from g3n_kit.kafka import produce
 from g3n_kit.relay import OutboxRelay
@@ -82,7 +83,7 @@ async def test_20k_events_applied_exactly_once_across_three_sigkills(stack: Any,
 
 
 async def test_poison_messages_go_to_the_dlq_with_reason_and_the_partition_keeps_flowing(
-    stack: Any,
+    stack: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     topic = f"kit.poison.{uuid.uuid4().hex[:8]}"
     group = "kit-poison"
@@ -106,12 +107,29 @@ async def test_poison_messages_go_to_the_dlq_with_reason_and_the_partition_keeps
         {**orjson.loads(valid), "event_type": "scm.sale.teleported", "event_id": str(uuid.uuid4())}
     )
     _, rejected = sale_bytes("reject-1")
+    # before year 1 once in UTC (its conversion overflows: it once escaped the contract's errors)
+    year_zero = orjson.dumps(
+        {
+            **orjson.loads(sale_bytes("y-0")[1]),
+            "payload": {**sale_payload("y-0"), "occurred_at": "0001-01-01T00:00:00+01:00"},
+        }
+    )
+    _, crashes = sale_bytes("crash-1")  # bytes the parser fails on with an unexpected exception
+
+    def parse_or_crash(raw: bytes) -> Any:
+        if raw == crashes:
+            raise RuntimeError("parser bug")
+        return parse_event(raw)
+
+    monkeypatch.setattr(consumer_module, "parse_event", parse_or_crash)
     poison = [
         (b"k", b"{not json"),
         (b"k", bad_schema),
         (key, future_version),
         (key, unknown_type),
         (b"k", rejected),
+        (b"k", year_zero),
+        (b"k", crashes),
     ]
     await produce(stack.kafka_bootstrap, topic, good[:10] + poison[:3] + good[10:20] + poison[3:] + good[20:])
 
@@ -123,7 +141,7 @@ async def test_poison_messages_go_to_the_dlq_with_reason_and_the_partition_keeps
         await _wait_for(dsn, "SELECT count(*) FROM applied", 30, 60)
         relay = OutboxRelay(db=db, bootstrap=stack.kafka_bootstrap, batch=100)
         relay_task = asyncio.create_task(relay.run(stop))
-        letters = await read_all(stack.kafka_bootstrap, dlq_topic(topic, group), expect=5, timeout=30)
+        letters = await read_all(stack.kafka_bootstrap, dlq_topic(topic, group), expect=7, timeout=30)
         stop.set()
         await relay_task
         consumer_task.cancel()
@@ -137,10 +155,11 @@ async def test_poison_messages_go_to_the_dlq_with_reason_and_the_partition_keeps
     assert reasons == Counter(
         {
             "not-json": 1,
-            "invalid-payload": 1,
+            "invalid-payload": 2,
             "unsupported-version": 1,
             "unknown-event-type": 1,
             "rejected": 1,
+            "handler-error": 1,
         }
     )
     for r in letters:

@@ -16,6 +16,7 @@ calling each validator.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Hashable, Iterable
 from datetime import UTC, datetime
 from typing import Annotated, Any, Final, cast, overload
@@ -110,24 +111,53 @@ _SETTLED_IN_PYTHON: Final[frozenset[object]] = frozenset(
         Tender._points_iff_loyalty,
     }
 )
-_FAST_EVENTS: Final = ("scm.sale.recorded", "scm.return.recorded")
+# Where each of those validators stands in the (version 1) branch of each SCM event: an added
+# field or model with one of them (a new date-time or currency field, a new model validator) must
+# be taught to _settle_scm before the import succeeds.
+_EXPECTED_PYTHON_CALLS: Final[dict[str, Counter[object]]] = {
+    "scm.sale.recorded": Counter(
+        {
+            _datetime_input: 2,  # envelope and payload occurred_at
+            _as_utc: 2,
+            _known_currency: 1,
+            EventEnvelope._payload_fits_event_type: 1,
+            SaleRecorded._unique_lines: 1,
+            SaleLine._net_matches_price: 1,
+            SaleCustomer._identifies_someone: 1,
+            Tender._points_iff_loyalty: 1,
+        }
+    ),
+    "scm.return.recorded": Counter(
+        {
+            _datetime_input: 2,
+            _as_utc: 2,
+            _known_currency: 1,
+            EventEnvelope._payload_fits_event_type: 1,
+            ReturnRecorded._unique_lines: 1,
+            Tender._points_iff_loyalty: 1,
+        }
+    ),
+}
 
 
 class _Unsettled(Exception):
     """The fast path declines a message: the precise path decides (and explains)."""
 
 
-def _without_python_calls(node: Any) -> Any:
+def _without_python_calls(node: Any, seen: Counter[object] | None = None) -> Any:
     """A copy of a core schema whose Python validators are dropped (those :func:`_settle_scm`
-    applies) or replaced by Rust checks (the ISO date-time input check); any other Python
-    validator stops the import, so a new rule is never skipped unnoticed."""
+    applies) or replaced by Rust checks (the ISO date-time input check), counted in ``seen``; any
+    other Python validator stops the import, so a new rule is never skipped unnoticed."""
+    if seen is None:
+        seen = Counter()
     if isinstance(node, list):
-        return [_without_python_calls(item) for item in node]
+        return [_without_python_calls(item, seen) for item in node]
     if not isinstance(node, dict):
         return node
     if str(node.get("type", "")).startswith("function-"):
         function = node["function"]["function"]
-        inner = _without_python_calls(node["schema"])
+        seen[function] += 1
+        inner = _without_python_calls(node["schema"], seen)
         if function is _datetime_input:  # a string starting with a date, then an aware date-time
             assert inner["type"] == "datetime", inner
             return core_schema.chain_schema(
@@ -139,15 +169,30 @@ def _without_python_calls(node: Any) -> Any:
         if function not in _SETTLED_IN_PYTHON:
             raise RuntimeError(f"the SCM fast path does not apply {function!r}: add it to _settle_scm")
         return inner
-    return {key: _without_python_calls(value) for key, value in node.items()}
+    return {key: _without_python_calls(value, seen) for key, value in node.items()}
+
+
+def _stripped(event_type: str, branch: Any) -> Any:
+    """``branch`` without its Python validators, which must stand where :func:`_settle_scm`
+    expects them (``_EXPECTED_PYTHON_CALLS``)."""
+    seen: Counter[object] = Counter()
+    fast = _without_python_calls(branch, seen)
+    if seen != _EXPECTED_PYTHON_CALLS[event_type]:
+        raise RuntimeError(f"the SCM fast path does not know every Python rule of {event_type}: {seen}")
+    return fast
 
 
 def _fast_schema() -> CoreSchema:
     routed = _ONE_PASS.core_schema
     assert routed["type"] == "tagged-union"
     choices = dict(routed["choices"])
-    for event_type in _FAST_EVENTS:
-        choices[event_type] = _without_python_calls(choices[event_type])
+    for event_type in _EXPECTED_PYTHON_CALLS:  # version 1 only: _settle_scm knows those models
+        versions = choices[event_type]
+        assert versions["type"] == "tagged-union"
+        choices[event_type] = {
+            **versions,
+            "choices": {**versions["choices"], 1: _stripped(event_type, versions["choices"][1])},
+        }
     return {**routed, "choices": choices}
 
 
@@ -159,7 +204,10 @@ def _utc(model: BaseModel, field: str) -> None:
     fields = model.__dict__
     value = fields[field]
     if value.tzinfo is not UTC:  # pydantic's own zero-offset zone ("Z") included
-        fields[field] = value.astimezone(UTC)
+        try:
+            fields[field] = value.astimezone(UTC)
+        except OverflowError:  # out of range in UTC: the precise path says so
+            raise _Unsettled from None
 
 
 def _rule(validator: object) -> Callable[[Any], object]:

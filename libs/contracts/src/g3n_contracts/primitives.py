@@ -97,7 +97,12 @@ def _as_utc(value: datetime) -> datetime:
     """
     if value.tzinfo is None or value.utcoffset() is None:
         raise ValueError("date-time must carry a time zone (e.g. Z or +02:00); naive values are ambiguous")
-    return value if value.tzinfo is UTC else value.astimezone(UTC)
+    if value.tzinfo is UTC:
+        return value
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:  # e.g. 0001-01-01T00:00:00+01:00: pydantic only reports ValueErrors
+        raise ValueError("date-time is out of range once converted to UTC") from None
 
 
 UtcDatetime = Annotated[datetime, BeforeValidator(_datetime_input), AfterValidator(_as_utc)]

@@ -402,6 +402,11 @@ class ConsumerLoop:
             except ContractError as exc:
                 letters.append(self._letter(rec, headers, exc.reason, exc.detail))
                 continue
+            except Exception as exc:  # the parser itself failed on these bytes: retrying cannot help,
+                # and the partition must not stall behind them
+                log.exception("record could not be parsed", extra={"topic": rec.topic, "offset": rec.offset})
+                letters.append(self._letter(rec, headers, "handler-error", f"{type(exc).__name__}: {exc}"))
+                continue
             eid = env.event_id
             if eid in seen:
                 continue
