@@ -200,13 +200,13 @@ _FAST: Final = SchemaValidator(_fast_schema())
 
 
 def _utc(model: BaseModel, field: str) -> None:
-    """Normalise an aware date-time field to UTC, as ``UtcDatetime``'s validator does."""
+    """Normalise an aware date-time field to UTC with ``UtcDatetime``'s own validator."""
     fields = model.__dict__
     value = fields[field]
     if value.tzinfo is not UTC:  # pydantic's own zero-offset zone ("Z") included
         try:
-            fields[field] = value.astimezone(UTC)
-        except OverflowError:  # out of range in UTC: the precise path says so
+            fields[field] = _as_utc(value)
+        except ValueError:  # out of range in UTC: the precise path says so
             raise _Unsettled from None
 
 
