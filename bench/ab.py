@@ -10,12 +10,18 @@ running. The other commit must have bench/pair_cpu.py (this file's commit or lat
 With `--solo` it alternates `bench/solo_cpu.py N 1` instead: each consumer alone, its Python CPU
 per event (steadier, ±3%; lower is better); the other commit must have bench/solo_cpu.py.
 
-Run: `uv run python bench/ab.py BASE_COMMIT [--rounds 3] [--events 60000] [--solo]`
+With `--python PATH` the other commit's environment runs on that interpreter (`UV_PYTHON`; its
+worktree is then ~/.cache/g3n/ab/<commit>-<interpreter>): `bench/ab.py HEAD --python
+/root/.pyenv/versions/3.11.7/bin/python3.11 --solo` compares interpreters on the same code.
+
+Run: `uv run python bench/ab.py BASE_COMMIT [--rounds 3] [--events 60000] [--solo] [--python PATH]`
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
+import os
 import re
 import statistics
 import subprocess
@@ -30,8 +36,9 @@ SOLO = re.compile(
 )
 
 
-def worktree(commit: str, needs: str) -> Path:
-    """A worktree of `commit` under ~/.cache/g3n/ab with its environment synced; it must have `needs`."""
+def worktree(commit: str, needs: str, env: dict[str, str], python: str | None) -> Path:
+    """A worktree of `commit` under ~/.cache/g3n/ab with its environment synced (on `python`
+    when given); it must have `needs`."""
     sha = subprocess.run(
         ["git", "rev-parse", "--verify", f"{commit}^{{commit}}"],
         cwd=ROOT,
@@ -39,24 +46,26 @@ def worktree(commit: str, needs: str) -> Path:
         text=True,
         check=True,
     ).stdout.strip()
-    path = Path.home() / ".cache" / "g3n" / "ab" / sha[:12]
+    name = sha[:12] if python is None else f"{sha[:12]}-{hashlib.sha256(python.encode()).hexdigest()[:8]}"
+    path = Path.home() / ".cache" / "g3n" / "ab" / name
     if not path.exists():
         subprocess.run(
             ["git", "worktree", "add", "--force", "--detach", str(path), sha], cwd=ROOT, check=True
         )
     if not (path / needs).exists():
         sys.exit(f"{commit} has no {needs}: pick a later commit")
-    subprocess.run(["uv", "sync", "--frozen", "--quiet"], cwd=path, check=True)
+    subprocess.run(["uv", "sync", "--all-packages", "--frozen", "--quiet"], cwd=path, env=env, check=True)
     return path
 
 
-def one_run(tree: Path, events: int, solo: bool) -> tuple[float, ...]:
+def one_run(tree: Path, events: int, solo: bool, env: dict[str, str]) -> tuple[float, ...]:
     """(IFM, CRM): rates with both running, or with `solo` each one's CPU µs per event alone,
     then PostgreSQL's CPU µs per event of each where the commit's solo_cpu.py reports it."""
     script, pattern = ("bench/solo_cpu.py", SOLO) if solo else ("bench/pair_cpu.py", RATES)
     out = subprocess.run(
         ["uv", "run", "python", script, str(events), *(["1"] if solo else [])],
         cwd=tree,
+        env=env,
         capture_output=True,
         text=True,
         check=True,
@@ -91,13 +100,20 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--events", type=int, default=60_000)
     parser.add_argument("--solo", action="store_true", help="each consumer alone: CPU µs per event")
+    parser.add_argument("--python", help="the interpreter of the other commit's environment")
     args = parser.parse_args()
-    base = worktree(args.base, "bench/solo_cpu.py" if args.solo else "bench/pair_cpu.py")
+    this_env = dict(os.environ)
+    this_env.pop("VIRTUAL_ENV", None)
+    base_env = dict(this_env)
+    if args.python:
+        base_env["UV_PYTHON"] = args.python
+    needs = "bench/solo_cpu.py" if args.solo else "bench/pair_cpu.py"
+    base = worktree(args.base, needs, base_env, args.python)
     unit = " µs/event" if args.solo else "/s"
     runs: dict[str, list[tuple[float, ...]]] = {"base": [], "this": []}
     for i in range(args.rounds):
-        for name, tree in (("base", base), ("this", ROOT)):
-            figures = one_run(tree, args.events, args.solo)
+        for name, tree, env in (("base", base, base_env), ("this", ROOT, this_env)):
+            figures = one_run(tree, args.events, args.solo, env)
             runs[name].append(figures)
             pg = f" (PostgreSQL {figures[2]:.1f} and {figures[3]:.1f})" if len(figures) == 4 else ""
             print(

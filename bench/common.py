@@ -12,6 +12,7 @@ import os
 import platform
 import re
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -45,7 +46,10 @@ def machine() -> str:
             if line.startswith("model name"):
                 cpu = line.split(":", 1)[1].strip()
                 break
-    return f"{os.cpu_count()} cores ({cpu}), Python {platform.python_version()}"
+    # The interpreter's build matters (~10% of the consumers' CPU: docs/benchmarks.md, "Which
+    # Python"), so name it, not just its version.
+    python = os.path.realpath(sys._base_executable)
+    return f"{os.cpu_count()} cores ({cpu}), Python {platform.python_version()} ({python})"
 
 
 def sale_messages(
