@@ -10,9 +10,10 @@ running. The other commit must have bench/pair_cpu.py (this file's commit or lat
 With `--solo` it alternates `bench/solo_cpu.py N 1` instead: each consumer alone, its Python CPU
 per event (steadier, ±3%; lower is better); the other commit must have bench/solo_cpu.py.
 
-With `--python PATH` the other commit's environment runs on that interpreter (`UV_PYTHON`; its
-worktree is then ~/.cache/g3n/ab/<commit>-<interpreter>): `bench/ab.py HEAD --python
-/root/.pyenv/versions/3.11.7/bin/python3.11 --solo` compares interpreters on the same code.
+The other commit's environment runs on this process's interpreter, or with `--python PATH` on
+that one (`UV_PYTHON`; its worktree is then ~/.cache/g3n/ab/<commit>-<interpreter>):
+`bench/ab.py HEAD --python /root/.pyenv/versions/3.11.7/bin/python3.11 --solo` compares
+interpreters on the same code.
 
 Run: `uv run python bench/ab.py BASE_COMMIT [--rounds 3] [--events 60000] [--solo] [--python PATH]`
 """
@@ -104,9 +105,9 @@ def main() -> None:
     args = parser.parse_args()
     this_env = dict(os.environ)
     this_env.pop("VIRTUAL_ENV", None)
-    base_env = dict(this_env)
-    if args.python:
-        base_env["UV_PYTHON"] = args.python
+    # The other commit runs on this process's interpreter unless told otherwise: uv alone might
+    # pick another one (the first on PATH), and the build of the interpreter moves the figures.
+    base_env = dict(this_env, UV_PYTHON=args.python or os.path.realpath(sys._base_executable))
     needs = "bench/solo_cpu.py" if args.solo else "bench/pair_cpu.py"
     base = worktree(args.base, needs, base_env, args.python)
     unit = " µs/event" if args.solo else "/s"
