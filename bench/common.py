@@ -39,6 +39,22 @@ def bench_stack() -> Iterator[Any]:
             stack.stop()
 
 
+def host_check_ms() -> float:
+    """The best of 5 times (ms) of a fixed pure-Python workload (dicts, strings, tuples): how fast
+    this host runs right now, in one process. The machines here are VMs whose speed drifts (a
+    similar loop took 15% longer at 08:08 than at 07:40 on 2026-11-26), which moves every
+    throughput figure with it: compare runs together with it."""
+    best = float("inf")
+    for _ in range(5):
+        t0 = time.perf_counter()
+        table = {str(i): (i, i * 2, [i]) for i in range(70_000)}
+        total = sum(v[0] + len(k) for k, v in table.items())
+        del table
+        best = min(best, time.perf_counter() - t0)
+    assert total > 0
+    return best * 1000
+
+
 def machine() -> str:
     cpu = "unknown cpu"
     with contextlib.suppress(OSError):
@@ -49,7 +65,10 @@ def machine() -> str:
     # The interpreter's build matters (~10% of the consumers' CPU: docs/benchmarks.md, "Which
     # Python"), so name it, not just its version.
     python = os.path.realpath(sys._base_executable)
-    return f"{os.cpu_count()} cores ({cpu}), Python {platform.python_version()} ({python})"
+    return (
+        f"{os.cpu_count()} cores ({cpu}), Python {platform.python_version()} ({python}),"
+        f" host check {host_check_ms():.0f} ms (`bench/common.py`; lower is faster)"
+    )
 
 
 def sale_messages(
@@ -132,3 +151,7 @@ def git_rev() -> str:
         ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
+
+
+if __name__ == "__main__":  # `uv run python bench/common.py`: the host check alone
+    print(f"host check {host_check_ms():.1f} ms")
