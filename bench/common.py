@@ -39,17 +39,33 @@ def bench_stack() -> Iterator[Any]:
             stack.stop()
 
 
+class _Slotted:
+    __slots__ = ("a", "b")
+
+    def __init__(self, a: int, b: int) -> None:
+        self.a = a
+        self.b = b
+
+
 def host_check_ms() -> float:
-    """The best of 5 times (ms) of a fixed pure-Python workload (dicts, strings, tuples): how fast
-    this host runs right now, in one process. The machines here are VMs whose speed drifts (a
-    similar loop took 15% longer at 08:08 than at 07:40 on 2026-11-26), which moves every
-    throughput figure with it: compare runs together with it."""
+    """The best of 5 times (ms) of a fixed pure-Python workload that allocates ~100 MB (300,000
+    dict entries holding lists and dicts, 300,000 small objects): how fast this host runs right
+    now. The machines here are VMs whose speed drifts, and every throughput figure with it: a first
+    version of this loop took 415 ms at 07:40 and 475-540 ms at 08:08-08:20 on 2026-11-26 (same
+    interpreter), and the consumers' CPU per event moved by 10-15% between those times. Compare
+    runs together with it."""
     best = float("inf")
     for _ in range(5):
         t0 = time.perf_counter()
-        table = {str(i): (i, i * 2, [i]) for i in range(70_000)}
-        total = sum(v[0] + len(k) for k, v in table.items())
-        del table
+        table: dict[str, list[Any]] = {}
+        for i in range(300_000):
+            table[str(i)] = [i, i * 2, {"a": i}]
+        total = 0
+        for k, v in table.items():
+            total += v[0] + len(k)
+        objects = [_Slotted(i, i) for i in range(300_000)]
+        total += sum(o.a for o in objects)
+        del table, objects
         best = min(best, time.perf_counter() - t0)
     assert total > 0
     return best * 1000

@@ -60,7 +60,7 @@ IFM_BATCH = str(IfmSettings.model_fields["consumer_max_batch"].default)
 LIMITS = """
 What limits it (`CRM_BENCH_STMTS=1` prints per-statement wall time, `CRM_BENCH_PROFILE=<file>`
 writes a cProfile of the consumer child): CPU. Alone, the consumer process is most of a core:
-per sale ~14% of its time is contract parsing in the kit loop (~8 µs, `bench/parse.py`), ~62% the CRM
+per sale ~15% of its time is contract parsing in the kit loop (~7 µs, `bench/parse.py`), ~60% the CRM
 handler (resolution, ledger domain, rows, change event, and asyncpg's encoding and decoding for
 its ~12 statements per batch, whose keys go as one JSON parameter rather than parallel arrays),
 the rest the kit's claim (one `COPY`), aiokafka and the event loop (`uvx py-spy record` on it,

@@ -63,11 +63,13 @@ Offsets of applied batches are committed together at most every second (the kit'
 interval).
 
 What limits it: CPU. Alone, the consumer process is most of a core and PostgreSQL most of the other
-(`bench/solo_cpu.py`: ~52-57 µs of the consumer's CPU and ~42 µs of PostgreSQL's per sale). Beside
-the CRM consumer the machine is 96-98% busy and `bench/pair_cpu.py` (section above) splits the CPU
-per sale between the two consumers, PostgreSQL and the broker: ~190 µs per sale in all, where
-10,000 sales/s each would need at most ~192 µs at 96% busy. Of the consumer's own time: contract
-parsing ~15% (~8 µs per event, `bench/parse.py`), the kit's loop and claim ~10%, the event loop
+(`bench/solo_cpu.py` on Debian's python3.11: ~45-46 µs of the consumer's CPU and ~41-42 µs of
+PostgreSQL's per sale; pyenv's unoptimised build took ~51 µs, see "Which Python"). Beside the CRM
+consumer the machine is 97-99% busy and `bench/pair_cpu.py` (section above) splits the CPU per
+sale between the two consumers, PostgreSQL and the broker: 167-181 µs per sale in all over
+60,000 sales, 187-199 µs over 100,000 (PostgreSQL's share grows with the tables), where 10,000
+sales/s each allows at most ~196 µs at 98% busy. Of the consumer's own time: contract parsing
+~15% (~7 µs per event, `bench/parse.py`), the kit's loop and claim ~10%, the event loop
 and asyncpg's protocol ~10%, the handler the rest (rows and change events ~12%, asyncpg's encoding
 of the COPY rows ~8%). PostgreSQL writes 4 heap rows per sale (inbox, attribution, earning, ledger)
 and 16 index entries; an index entry costs ~1 µs of its CPU when the key appends, ~2 µs when it
