@@ -52,8 +52,8 @@ def host_check_ms() -> float:
     dict entries holding lists and dicts, 300,000 small objects): how fast this host runs right
     now. The machines here are VMs whose speed drifts, and every throughput figure with it: a first
     version of this loop took 415 ms at 07:40 and 475-540 ms at 08:08-08:20 on 2026-11-26 (same
-    interpreter), and the consumers' CPU per event moved by 10-15% between those times. Compare
-    runs together with it."""
+    interpreter); the consumers' CPU per event in `bench/pair_cpu.py` was 10-15% higher at
+    08:13-08:16 than at 08:01-08:02, same code. Compare runs together with it."""
     best = float("inf")
     for _ in range(5):
         t0 = time.perf_counter()
