@@ -153,7 +153,7 @@ CRM {crm_rate:,.0f} events/s.
 10,000 events/s for each service on 2 cores allows 200 µs of CPU per sale for everything on the
 machine; this run spent {total_us:.0f} µs (a consumer's CPU is per event it applied, PostgreSQL's and
 the broker's per event at the mean of the two rates). The machine is busy the whole time: CPU,
-not waiting, holds the two services below 10,000 events/s each when they run together.
+not waiting, is what limits the two services when they run together.
 """,
     )
 
