@@ -49,11 +49,12 @@ class _Slotted:
 
 def host_check_ms() -> float:
     """The best of 5 times (ms) of a fixed pure-Python workload that allocates ~100 MB (300,000
-    dict entries holding lists and dicts, 300,000 small objects): how fast this host runs right
-    now. The machines here are VMs whose speed drifts, and every throughput figure with it: a first
-    version of this loop took 415 ms at 07:40 and 475-540 ms at 08:08-08:20 on 2026-11-26 (same
-    interpreter); the consumers' CPU per event in `bench/pair_cpu.py` was 10-15% higher at
-    08:13-08:16 than at 08:01-08:02, same code. Compare runs together with it."""
+    dict entries holding lists and dicts, 300,000 small objects; the default GC settings of a fresh
+    interpreter, so the collector's work is part of it, as it is of the consumers'): how fast this
+    host runs right now. The machines here are VMs whose speed drifts, and every throughput figure
+    with it: a first version of this loop took 415 ms at 07:40 and 475-540 ms at 08:08-08:20 on
+    2026-11-26 (same interpreter); the consumers' CPU per event in `bench/pair_cpu.py` was 10-15%
+    higher at 08:13-08:16 than at 08:01-08:02, same code. Compare runs together with it."""
     best = float("inf")
     for _ in range(5):
         t0 = time.perf_counter()
@@ -71,6 +72,15 @@ def host_check_ms() -> float:
     return best * 1000
 
 
+def _fresh_host_check_ms() -> float:
+    """``host_check_ms`` in a fresh interpreter: in a benchmark's own process the figure would
+    also measure that process (its heap, which the collector walks; its GC settings)."""
+    out = subprocess.run(
+        [sys.executable, str(Path(__file__))], capture_output=True, text=True, check=True
+    ).stdout
+    return float(out.split()[2])
+
+
 def machine() -> str:
     cpu = "unknown cpu"
     with contextlib.suppress(OSError):
@@ -83,7 +93,7 @@ def machine() -> str:
     python = os.path.realpath(sys._base_executable)
     return (
         f"{os.cpu_count()} cores ({cpu}), Python {platform.python_version()} ({python}),"
-        f" host check {host_check_ms():.0f} ms (`bench/common.py`; lower is faster)"
+        f" host check {_fresh_host_check_ms():.0f} ms (`bench/common.py`; lower is faster)"
     )
 
 
