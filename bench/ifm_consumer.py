@@ -66,9 +66,10 @@ What limits it: CPU. Alone, the consumer process is most of a core and PostgreSQ
 (`bench/solo_cpu.py` on Debian's python3.11: ~45-46 µs of the consumer's CPU and ~41-42 µs of
 PostgreSQL's per sale; pyenv's unoptimised build took ~51 µs, see "Which Python"). Beside the CRM
 consumer the machine is 97-99% busy and `bench/pair_cpu.py` (section above) splits the CPU per
-sale between the two consumers, PostgreSQL and the broker: 167-181 µs per sale in all over
-60,000 sales, 187-199 µs over 100,000 (PostgreSQL's share grows with the tables), where 10,000
-sales/s each allows at most ~196 µs at 98% busy. Of the consumer's own time: contract parsing
+sale between the two consumers, PostgreSQL and the broker: 167-205 µs per sale in all over
+60,000 sales, 182-207 µs over 100,000 (PostgreSQL's share grows with the tables; the range is the
+VM's drift, see the top of docs/benchmarks.md), where 10,000 sales/s each allows at most ~196 µs
+at 98% busy. Of the consumer's own time: contract parsing
 ~15% (~7 µs per event, `bench/parse.py`), the kit's loop and claim ~10%, the event loop
 and asyncpg's protocol ~10%, the handler the rest (rows and change events ~12%, asyncpg's encoding
 of the COPY rows ~8%). PostgreSQL writes 4 heap rows per sale (inbox, attribution, earning, ledger)
