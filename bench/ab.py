@@ -29,6 +29,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from common import interpreter
+
 ROOT = Path(__file__).resolve().parent.parent
 RATES = re.compile(r"IFM ([\d,]+)/s, CRM ([\d,]+)/s")
 SOLO = re.compile(
@@ -107,7 +109,7 @@ def main() -> None:
     this_env.pop("VIRTUAL_ENV", None)
     # The other commit runs on this process's interpreter unless told otherwise: uv alone might
     # pick another one (the first on PATH), and the build of the interpreter moves the figures.
-    base_env = dict(this_env, UV_PYTHON=args.python or os.path.realpath(sys._base_executable))
+    base_env = dict(this_env, UV_PYTHON=args.python or interpreter())
     needs = "bench/solo_cpu.py" if args.solo else "bench/pair_cpu.py"
     base = worktree(args.base, needs, base_env, args.python)
     unit = " µs/event" if args.solo else "/s"

@@ -81,6 +81,11 @@ def _fresh_host_check_ms() -> float:
     return float(out.split()[2])
 
 
+def interpreter() -> str:
+    """The path of the interpreter this process runs on (the venv's python resolved)."""
+    return os.path.realpath(sys._base_executable)
+
+
 def machine() -> str:
     cpu = "unknown cpu"
     with contextlib.suppress(OSError):
@@ -90,9 +95,8 @@ def machine() -> str:
                 break
     # The interpreter's build matters (~10% of the consumers' CPU: docs/benchmarks.md, "Which
     # Python"), so name it, not just its version.
-    python = os.path.realpath(sys._base_executable)
     return (
-        f"{os.cpu_count()} cores ({cpu}), Python {platform.python_version()} ({python}),"
+        f"{os.cpu_count()} cores ({cpu}), Python {platform.python_version()} ({interpreter()}),"
         f" host check {_fresh_host_check_ms():.0f} ms (`bench/common.py`; lower is faster)"
     )
 
