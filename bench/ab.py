@@ -11,7 +11,7 @@ With `--solo` it alternates `bench/solo_cpu.py N 1` instead: each consumer alone
 per event (steadier, ±3%; lower is better); the other commit must have bench/solo_cpu.py.
 
 The other commit's environment runs on this process's interpreter, or with `--python PATH` on
-that one (`UV_PYTHON`; its worktree is then ~/.cache/g3n/ab/<commit>-<interpreter>):
+that one (`UV_PYTHON`; one worktree per commit and interpreter, ~/.cache/g3n/ab/<commit>-<hash>):
 `bench/ab.py HEAD --python /root/.pyenv/versions/3.11.7/bin/python3.11 --solo` compares
 interpreters on the same code.
 
@@ -39,9 +39,9 @@ SOLO = re.compile(
 )
 
 
-def worktree(commit: str, needs: str, env: dict[str, str], python: str | None) -> Path:
-    """A worktree of `commit` under ~/.cache/g3n/ab with its environment synced (on `python`
-    when given); it must have `needs`."""
+def worktree(commit: str, needs: str, env: dict[str, str]) -> Path:
+    """A worktree of `commit` under ~/.cache/g3n/ab with its environment synced on the interpreter
+    `env` names (UV_PYTHON); it must have `needs`."""
     sha = subprocess.run(
         ["git", "rev-parse", "--verify", f"{commit}^{{commit}}"],
         cwd=ROOT,
@@ -49,8 +49,8 @@ def worktree(commit: str, needs: str, env: dict[str, str], python: str | None) -
         text=True,
         check=True,
     ).stdout.strip()
-    name = sha[:12] if python is None else f"{sha[:12]}-{hashlib.sha256(python.encode()).hexdigest()[:8]}"
-    path = Path.home() / ".cache" / "g3n" / "ab" / name
+    python = hashlib.sha256(env["UV_PYTHON"].encode()).hexdigest()[:8]
+    path = Path.home() / ".cache" / "g3n" / "ab" / f"{sha[:12]}-{python}"
     if not path.exists():
         subprocess.run(
             ["git", "worktree", "add", "--force", "--detach", str(path), sha], cwd=ROOT, check=True
@@ -111,7 +111,7 @@ def main() -> None:
     # pick another one (the first on PATH), and the build of the interpreter moves the figures.
     base_env = dict(this_env, UV_PYTHON=args.python or interpreter())
     needs = "bench/solo_cpu.py" if args.solo else "bench/pair_cpu.py"
-    base = worktree(args.base, needs, base_env, args.python)
+    base = worktree(args.base, needs, base_env)
     unit = " µs/event" if args.solo else "/s"
     runs: dict[str, list[tuple[float, ...]]] = {"base": [], "this": []}
     for i in range(args.rounds):
