@@ -161,6 +161,7 @@ async def test_rows_written_before_packing_are_published_after_the_upgrade_in_or
     assert await migrate(dsn, [KIT_MIGRATIONS]) == [
         "kit/0003_packed_outbox.sql",
         "kit/0004_validate_outbox_forms.sql",
+        "kit/0005_outbox_lz4.sql",
     ]
 
     db = await Database.connect(dsn)
@@ -182,3 +183,52 @@ async def test_rows_written_before_packing_are_published_after_the_upgrade_in_or
     records = await read_all(stack.kafka_bootstrap, topic, expect=5, timeout=30)
     assert [r.value for r in records] == [b"old-0", b"old-1", b"old-2", b"new-0", b"new-1"]
     assert [list(r.headers) for r in records[:3]] == [[("event_type", b"x.y.z")]] * 3
+
+
+async def test_a_batch_pack_is_stored_lz4_compressed_and_published_intact(stack: Any) -> None:
+    """Migration 0005: a consumer batch's pack (change-event JSON, far over the TOAST threshold)
+    is stored lz4-compressed, a fraction of its size, and every message reaches the topic as written."""
+    from aiokafka import AIOKafkaProducer
+    from g3n_kit.db import Database
+    from g3n_kit.outbox import OutgoingMessage, enqueue_messages
+    from g3n_kit.relay import OutboxRelay
+
+    topic = f"kit.lz4.{uuid.uuid4().hex[:8]}"
+    await stack.acreate_topics([topic], partitions=1)
+    dsn = await stack.aensure_database(f"kit_lz4_{uuid.uuid4().hex[:8]}")
+    await migrate(dsn, [KIT_MIGRATIONS])
+    values = [
+        f'{{"event_id":"{uuid.uuid4()}","event_type":"ifm.attribution.recorded","n":{i},'
+        f'"payload":{{"order_id":"o-{i}","amount_minor":{i * 7},"currency":"USD"}}}}'.encode()
+        for i in range(800)
+    ]
+    db = await Database.connect(dsn)
+    producer = AIOKafkaProducer(bootstrap_servers=stack.kafka_bootstrap, enable_idempotence=True, acks="all")
+    await producer.start()
+    try:
+        async with db.transaction() as c:
+            await enqueue_messages(
+                c,
+                [
+                    OutgoingMessage(topic, f"k{i}".encode(), v, [("n", str(i).encode())])
+                    for i, v in enumerate(values)
+                ],
+            )
+        async with db.connection() as c:
+            method, stored, raw = await c.fetchrow(
+                "SELECT pg_column_compression(messages), pg_column_size(messages), octet_length(messages)"
+                " FROM outbox"
+            )
+        assert method == "lz4"
+        assert raw > sum(map(len, values))
+        assert stored < raw / 2
+        relay = OutboxRelay(db=db, bootstrap=stack.kafka_bootstrap, batch=1000)
+        while await relay.publish_once(producer):
+            pass
+    finally:
+        await producer.stop()
+        await db.close()
+    records = await read_all(stack.kafka_bootstrap, topic, expect=len(values), timeout=30)
+    assert [r.value for r in records] == values
+    assert [r.key for r in records] == [f"k{i}".encode() for i in range(len(values))]
+    assert [list(r.headers) for r in records[:2]] == [[("n", b"0")], [("n", b"1")]]
