@@ -14,7 +14,7 @@ from g3n_kit.db import json_rows
 Key = tuple[str, str]  # (org_code, order_id)
 
 
-@dataclass
+@dataclass(slots=True)
 class LineState:
     line_id: str
     sku: str
@@ -25,7 +25,7 @@ class LineState:
     reversed_points: int = 0
 
 
-@dataclass
+@dataclass(slots=True)
 class SaleState:
     """What loyalty knows of an order's sale (loaded, or recorded in this batch)."""
 
@@ -43,7 +43,7 @@ class SaleState:
     new: bool = False  # recorded by this batch (inserted whole, never updated)
 
 
-@dataclass
+@dataclass(slots=True)
 class SaleRecord:
     """A row of ``scm_sales`` to insert (its lines are taken from ``state``)."""
 
@@ -64,7 +64,7 @@ class SaleRecord:
     state: SaleState | None = None
 
 
-@dataclass
+@dataclass(slots=True)
 class ReturnRecord:
     org_code: str
     return_id: str

@@ -161,7 +161,7 @@ class Balance:
         return self.available + self.pending - self.debt
 
 
-@dataclass
+@dataclass(slots=True)
 class LoyaltyAccount:
     """One customer's ledger state. ``lots`` must hold every lot with points left (and any lot
     an operation names) before a debit; an earn into an account without debt needs none."""
