@@ -175,12 +175,18 @@ def write_section(name: str, body: str) -> None:
 
 
 def git_rev() -> str:
+    """The commit measured, with " + uncommitted changes" when files other than
+    docs/benchmarks.md (which the benchmarks write) differ from it."""
+
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+
     try:
-        return subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True
-        ).stdout.strip()
+        rev = git("rev-parse", "--short", "HEAD").strip()
+        dirty = git("status", "--porcelain", "--untracked-files=no", "--", ".", ":!docs/benchmarks.md")
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
+    return f"{rev} + uncommitted changes" if dirty.strip() else rev
 
 
 if __name__ == "__main__":  # `uv run python bench/common.py`: the host check alone

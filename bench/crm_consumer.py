@@ -59,21 +59,23 @@ BATCH = int(os.environ.get("CRM_BENCH_MAX_BATCH") or Settings.model_fields["cons
 IFM_BATCH = str(IfmSettings.model_fields["consumer_max_batch"].default)
 LIMITS = """
 What limits it (`CRM_BENCH_STMTS=1` prints per-statement wall time, `CRM_BENCH_PROFILE=<file>`
-writes a cProfile of the consumer child): CPU. Alone, the consumer process is most of a core:
-per sale ~15% of its time is contract parsing in the kit loop (~7 µs, `bench/parse.py`), ~60% the CRM
-handler (resolution, ledger domain, rows, change event, and asyncpg's encoding and decoding for
-its ~12 statements per batch, whose keys go as one JSON parameter rather than parallel arrays),
-the rest the kit's claim (one `COPY`), aiokafka and the event loop (`uvx py-spy record` on it,
-IFM consumer beside it).
-PostgreSQL writes 5 heap rows per sale (inbox, `scm_sales`, lot, ledger entry; the account update
-is HOT) plus one packed outbox row per batch. Concurrent partition batches often share a
-customer (750 sales over 20,000 customers each) and then queue on that account's row lock, but
-briefly: sampling `pg_stat_activity` every 20 ms in a pair run never caught a CRM backend waiting
-on a lock. Beside the IFM consumer the machine is 96-98% busy:
-`bench/pair_cpu.py` (section above) splits the CPU per sale between the two consumers,
-PostgreSQL and the broker. Python's cyclic GC was the largest single cost before the entrypoint's
-tuning (row 4). The batch size trades memory for statements: 750 records per partition is as
-fast as 1,000 with ~15 MB less RSS.
+writes a cProfile of the consumer child): CPU. Alone, the consumer process is most of a core
+(`bench/solo_cpu.py`, 2026-11-26: 44-50 µs of its CPU and 35-38 µs of PostgreSQL's per sale,
+depending on the VM's phase): per sale ~15% of its time is contract parsing in the kit loop (~7 µs,
+`bench/parse.py`), ~60% the CRM handler (resolution, ledger domain, rows, change event, and
+asyncpg's encoding and decoding for its ~12 statements per batch, whose keys go as one JSON
+parameter rather than parallel arrays), the rest the kit's claim (one `COPY`), aiokafka and the
+event loop (`uvx py-spy record` on it, IFM consumer beside it). PostgreSQL writes 5 heap rows per
+sale (inbox, `scm_sales`, lot, ledger entry; the account update is HOT) plus one packed outbox row
+per batch (lz4-compressed). Concurrent partition batches often share a customer (750 sales over
+20,000 customers each) and then queue on that account's row lock, but briefly: sampling
+`pg_stat_activity` every 20 ms in a pair run never caught a CRM backend waiting on a lock, and
+taking the accounts without `FOR UPDATE` (a measurement only, 3 alternating rounds) did not lower
+PostgreSQL's CPU per sale. Beside the IFM consumer the machine is 96-98% busy: `bench/pair_cpu.py`
+(section above) splits the CPU per sale between the two consumers, PostgreSQL and the broker.
+Python's cyclic GC was the largest single cost before the entrypoint's tuning (row 4). The batch
+size trades memory for statements: 750 records per partition is as fast as 1,000 with ~15 MB less
+RSS.
 """
 
 
@@ -325,7 +327,7 @@ async def run(n: int, naive_n: int) -> None:
         f"""## CRM: SCM sales applied to loyalty
 
 `uv run python bench/crm_consumer.py {n} {naive_n}` — {datetime.now(UTC):%Y-%m-%d %H:%M}Z,
-commit {git_rev()} + working tree, {machine()}, load average at the start {load}.
+commit {git_rev()}, {machine()}, load average at the start {load}.
 {n:,} `scm.sale.recorded` events (two lines, customer named by e-mail, {CUSTOMERS:,} customers), 4 partitions.
 Applied = customer resolved, points earned into a lot, ledger entry, sale bookkeeping, change event
 in the outbox, inbox row, offsets committed (at most a second later: the kit's commit interval).

@@ -114,7 +114,7 @@ async def run(rate: float, seconds: float) -> None:
         f"""## CRM: HTTP latency of earn and redeem
 
 `uv run python bench/crm_http.py {rate:.0f} {seconds:.0f}` — {datetime.now(UTC):%Y-%m-%d %H:%M}Z,
-commit {git_rev()} + working tree, {machine()}, load average at the start {load}.
+commit {git_rev()}, {machine()}, load average at the start {load}.
 One `g3n_crm.entrypoints.http` process (uvicorn, one worker), open-loop load from the same machine,
 latency from the scheduled send time; earns over
 {CUSTOMERS:,} customers, redeems over {CARDS} gift cards. Goal: p99 ≤ 20 ms at 500 requests/s.

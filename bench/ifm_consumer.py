@@ -48,33 +48,34 @@ CRM_CUSTOMERS = 20_000
 BATCH = str(IfmSettings.model_fields["consumer_max_batch"].default)
 CRM_BATCH = str(CrmSettings.model_fields["consumer_max_batch"].default)
 LIMITS = """
-How the batch is written: binary `COPY` per table (attributions with their lines as one JSON
-value, ledger, then earnings), one packed outbox row holding all the change events
-(`g3n_kit.outbox.pack`), one statement taking the parked returns of the new orders; change events
-are encoded straight to JSON with orjson; the commission is computed once per distinct (campaign,
-tier, lines) in a batch. The campaign member row (its tier counter) is the one row every batch
-of the benchmark's influencer writes, and its lock is held until commit: members are read without
-a lock, everything that does not depend on the counter is written, and only then the counter is
-bumped (`UPDATE … RETURNING`: exact `prior_orders`) and the earnings written. With the
+How the batch is written: binary `COPY` per table (attributions with their lines as one JSON value,
+ledger, then earnings), one packed outbox row holding all the change events (`g3n_kit.outbox.pack`,
+stored lz4-compressed: kit migration 0005), one statement taking the parked returns of the new
+orders; change events are encoded straight to JSON with orjson; the commission is computed once per
+distinct (campaign, tier, lines) in a batch. The campaign member row (its tier counter) is the one
+row every batch of the benchmark's influencer writes, and its lock is held until commit: members are
+read without a lock, everything that does not depend on the counter is written, and only then the
+counter is bumped (`UPDATE … RETURNING`: exact `prior_orders`) and the earnings written. With the
 lock taken before the writes instead, IFM's backends waited on that row 47% of the time in a pair
-run (`pg_stat_activity` sampled every 20 ms) and IFM ran at 8,900-9,400/s beside CRM; with it
-taken last, 6% of the time (at the bump, while another batch writes its earnings and commits).
-Offsets of applied batches are committed together at most every second (the kit's commit
-interval).
+run (`pg_stat_activity` sampled every 20 ms) and IFM ran at 8,900-9,400/s beside CRM; with it taken
+last, 6% of the time (at the bump, while another batch writes its earnings and commits). Offsets of
+applied batches are committed together at most every second (the kit's commit interval).
 
 What limits it: CPU. Alone, the consumer process is most of a core and PostgreSQL most of the other
-(`bench/solo_cpu.py` on Debian's python3.11: ~45-46 µs of the consumer's CPU and ~41-42 µs of
-PostgreSQL's per sale; pyenv's unoptimised build took ~51 µs, see "Which Python"). Beside the CRM
-consumer the machine is 97-99% busy and `bench/pair_cpu.py` (section above) splits the CPU per
-sale between the two consumers, PostgreSQL and the broker: 167-205 µs per sale in all over
-60,000 sales, 182-207 µs over 100,000 (PostgreSQL's share grows with the tables; the range is the
-VM's drift, see the top of docs/benchmarks.md), where 10,000 sales/s each allows at most ~196 µs
-at 98% busy. Of the consumer's own time: contract parsing
-~15% (~7 µs per event, `bench/parse.py`), the kit's loop and claim ~10%, the event loop
-and asyncpg's protocol ~10%, the handler the rest (rows and change events ~12%, asyncpg's encoding
-of the COPY rows ~8%). PostgreSQL writes 4 heap rows per sale (inbox, attribution, earning, ledger)
-and 16 index entries; an index entry costs ~1 µs of its CPU when the key appends, ~2 µs when it
-lands at random (inbox event id and natural key, order id).
+(`bench/solo_cpu.py` on Debian's python3.11, 2026-11-26: 41-47 µs of the consumer's CPU and 37-40 µs
+of PostgreSQL's per sale, depending on the VM's phase; pyenv's unoptimised build took ~51 µs, see
+"Which Python"). Beside the CRM consumer the machine is 97-99% busy and `bench/pair_cpu.py` (section
+above) splits the CPU per sale between the two consumers, PostgreSQL and the broker: 159-184 µs per
+sale in all over 60,000 sales and 163-193 µs over 100,000 in 24 runs on 2026-11-26 09:13-09:55Z
+(PostgreSQL's share grows with the tables; the range is the VM's drift, see the top of
+docs/benchmarks.md), where 10,000 sales/s each allows at most ~196 µs at 98% busy. Of the consumer's
+own time: contract parsing ~15% (~7 µs per event, `bench/parse.py`), the kit's loop and claim ~10%,
+the event loop and asyncpg's protocol ~10%, the handler the rest (rows and change events ~12%,
+asyncpg's encoding of the COPY rows ~8%). PostgreSQL writes 4 heap rows per sale (inbox,
+attribution, earning, ledger) and 16 index entries, plus its share of the batch's compressed change
+events (a 40,000-sale run wrote 3,560 TOAST chunks with lz4 against 24,999 without, and 122 MB of
+WAL against 183 MB); an index entry costs ~1 µs of its CPU when the key appends, ~2 µs when it lands
+at random (inbox event id and natural key, order id).
 """
 
 
