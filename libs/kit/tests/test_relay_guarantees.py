@@ -15,6 +15,29 @@ from g3n_kit.outbox import pack
 from support.procs import kill9, read_all, start, terminate
 
 
+async def _enqueue_and_relay(stack: Any, dsn: str, messages: list[Any], batch: int) -> None:
+    """Write ``messages`` to the outbox in one transaction, then relay until nothing is unsent."""
+    from aiokafka import AIOKafkaProducer
+    from g3n_kit.db import Database
+    from g3n_kit.outbox import enqueue_messages
+    from g3n_kit.relay import OutboxRelay
+
+    db = await Database.connect(dsn)
+    producer = AIOKafkaProducer(bootstrap_servers=stack.kafka_bootstrap, enable_idempotence=True, acks="all")
+    await producer.start()
+    try:
+        async with db.transaction() as c:
+            await enqueue_messages(c, messages)
+        relay = OutboxRelay(db=db, bootstrap=stack.kafka_bootstrap, batch=batch)
+        while await relay.publish_once(producer):
+            pass
+        async with db.connection() as c:
+            assert await c.fetchval("SELECT count(*) FROM outbox WHERE sent_at IS NULL") == 0
+    finally:
+        await producer.stop()
+        await db.close()
+
+
 async def test_relay_sigkilled_mid_batch_delivers_every_row_and_only_redelivers_same_event_ids(
     stack: Any, tmp_path: Path
 ) -> None:
@@ -131,11 +154,8 @@ async def test_rows_written_before_packing_are_published_after_the_upgrade_in_or
     keeps them, and the relay publishes them, headers included, before the packed rows after them."""
     from dataclasses import dataclass
 
-    from aiokafka import AIOKafkaProducer
-    from g3n_kit.db import Database
     from g3n_kit.migrations import Migration, MigrationSource
-    from g3n_kit.outbox import OutgoingMessage, enqueue_messages
-    from g3n_kit.relay import OutboxRelay
+    from g3n_kit.outbox import OutgoingMessage
 
     @dataclass(frozen=True)
     class Before(MigrationSource):  # the kit's migrations as they were before packing
@@ -164,22 +184,9 @@ async def test_rows_written_before_packing_are_published_after_the_upgrade_in_or
         "kit/0005_outbox_lz4.sql",
     ]
 
-    db = await Database.connect(dsn)
-    producer = AIOKafkaProducer(bootstrap_servers=stack.kafka_bootstrap, enable_idempotence=True, acks="all")
-    await producer.start()
-    try:
-        async with db.transaction() as c:
-            await enqueue_messages(
-                c, [OutgoingMessage(topic, b"k", f"new-{i}".encode(), []) for i in range(2)]
-            )
-        relay = OutboxRelay(db=db, bootstrap=stack.kafka_bootstrap, batch=2)
-        while await relay.publish_once(producer):
-            pass
-        async with db.connection() as c:
-            assert await c.fetchval("SELECT count(*) FROM outbox WHERE sent_at IS NULL") == 0
-    finally:
-        await producer.stop()
-        await db.close()
+    await _enqueue_and_relay(
+        stack, dsn, [OutgoingMessage(topic, b"k", f"new-{i}".encode(), []) for i in range(2)], batch=2
+    )
     records = await read_all(stack.kafka_bootstrap, topic, expect=5, timeout=30)
     assert [r.value for r in records] == [b"old-0", b"old-1", b"old-2", b"new-0", b"new-1"]
     assert [list(r.headers) for r in records[:3]] == [[("event_type", b"x.y.z")]] * 3
@@ -188,10 +195,7 @@ async def test_rows_written_before_packing_are_published_after_the_upgrade_in_or
 async def test_a_batch_pack_is_stored_lz4_compressed_and_published_intact(stack: Any) -> None:
     """Migration 0005: a consumer batch's pack (change-event JSON, far over the TOAST threshold)
     is stored lz4-compressed, a fraction of its size, and every message reaches the topic as written."""
-    from aiokafka import AIOKafkaProducer
-    from g3n_kit.db import Database
-    from g3n_kit.outbox import OutgoingMessage, enqueue_messages
-    from g3n_kit.relay import OutboxRelay
+    from g3n_kit.outbox import OutgoingMessage
 
     topic = f"kit.lz4.{uuid.uuid4().hex[:8]}"
     await stack.acreate_topics([topic], partitions=1)
@@ -202,32 +206,21 @@ async def test_a_batch_pack_is_stored_lz4_compressed_and_published_intact(stack:
         f'"payload":{{"order_id":"o-{i}","amount_minor":{i * 7},"currency":"USD"}}}}'.encode()
         for i in range(800)
     ]
-    db = await Database.connect(dsn)
-    producer = AIOKafkaProducer(bootstrap_servers=stack.kafka_bootstrap, enable_idempotence=True, acks="all")
-    await producer.start()
-    try:
-        async with db.transaction() as c:
-            await enqueue_messages(
-                c,
-                [
-                    OutgoingMessage(topic, f"k{i}".encode(), v, [("n", str(i).encode())])
-                    for i, v in enumerate(values)
-                ],
-            )
-        async with db.connection() as c:
-            method, stored, raw = await c.fetchrow(
-                "SELECT pg_column_compression(messages), pg_column_size(messages), octet_length(messages)"
-                " FROM outbox"
-            )
-        assert method == "lz4"
-        assert raw > sum(map(len, values))
-        assert stored < raw / 2
-        relay = OutboxRelay(db=db, bootstrap=stack.kafka_bootstrap, batch=1000)
-        while await relay.publish_once(producer):
-            pass
+    messages = [
+        OutgoingMessage(topic, f"k{i}".encode(), v, [("n", str(i).encode())]) for i, v in enumerate(values)
+    ]
+    await _enqueue_and_relay(stack, dsn, messages, batch=1000)
+    conn = await asyncpg.connect(dsn)
+    try:  # marking the row sent keeps its stored pack
+        method, stored, raw = await conn.fetchrow(
+            "SELECT pg_column_compression(messages), pg_column_size(messages), octet_length(messages)"
+            " FROM outbox"
+        )
     finally:
-        await producer.stop()
-        await db.close()
+        await conn.close()
+    assert method == "lz4"
+    assert raw > sum(map(len, values))
+    assert stored < raw / 2
     records = await read_all(stack.kafka_bootstrap, topic, expect=len(values), timeout=30)
     assert [r.value for r in records] == values
     assert [r.key for r in records] == [f"k{i}".encode() for i in range(len(values))]
