@@ -269,13 +269,10 @@ SELECT now() AS now, p.* FROM (VALUES (1)) AS one(x) LEFT JOIN p ON true
 
 # The returns parked for the new orders of a batch, taken.
 _TAKE_PARKED_SQL = """
-WITH p AS (
-    DELETE FROM ifm_parked_returns pr USING jsonb_array_elements($1::text::jsonb) AS k(v)
-    WHERE pr.org_code = k.v->>0 AND pr.order_id = k.v->>1
-    RETURNING pr.org_code, pr.return_id, pr.order_id, pr.occurred_at, pr.currency, pr.lines, pr.event_id,
-              pr.parked_at
-)
-SELECT now() AS now, p.* FROM (VALUES (1)) AS one(x) LEFT JOIN p ON true
+DELETE FROM ifm_parked_returns pr USING jsonb_array_elements($1::text::jsonb) AS k(v)
+WHERE pr.org_code = k.v->>0 AND pr.order_id = k.v->>1
+RETURNING pr.org_code, pr.return_id, pr.order_id, pr.occurred_at, pr.currency, pr.lines, pr.event_id,
+          pr.parked_at
 """
 
 
@@ -301,7 +298,7 @@ async def copy_rows(
 
 async def take_parked(conn: asyncpg.Connection, orders: Sequence[tuple[str, str]]) -> list[ParkedReturn]:
     """Take the returns parked for these new orders (oldest first)."""
-    return _parked(await conn.fetch(_TAKE_PARKED_SQL, json_rows(list(orders))))[1]
+    return _parked(await conn.fetch(_TAKE_PARKED_SQL, json_rows(list(orders))))
 
 
 async def record_one(
@@ -322,15 +319,16 @@ async def record_one(
         [{"org_code": att["org_code"], "order_id": att["order_id"]}],
         *events.outbox_params(outbox),
     )
-    return _parked(rows)
+    return rows[0]["now"], _parked(rows)
 
 
-def _parked(rows: Sequence[asyncpg.Record]) -> tuple[datetime, list[ParkedReturn]]:
+def _parked(rows: Sequence[asyncpg.Record]) -> list[ParkedReturn]:
+    """The parked returns of ``rows`` (a row without one: none), oldest first."""
     parked = sorted(
         (r for r in rows if r["return_id"] is not None),
         key=lambda r: (r["parked_at"], r["occurred_at"], r["return_id"]),
     )
-    return rows[0]["now"], [
+    return [
         ParkedReturn(
             r["org_code"],
             r["return_id"],
