@@ -24,7 +24,7 @@ Key = tuple[str, str]  # (org_code, customer_id)
 @dataclass
 class Locked:
     org_code: str
-    status: str
+    status: str | None  # None: not read (``lock_accounts(with_status=False)``)
     account: LoyaltyAccount
 
 
@@ -51,20 +51,26 @@ async def create_accounts(conn: asyncpg.Connection, keys: Sequence[Key], now: da
 
 
 async def lock_accounts(
-    conn: asyncpg.Connection, keys: Iterable[Key], *, skip_locked: bool = False
+    conn: asyncpg.Connection, keys: Iterable[Key], *, skip_locked: bool = False, with_status: bool = True
 ) -> dict[Key, Locked]:
-    """Lock the accounts (sorted, so concurrent batches never deadlock) with the customer's status."""
+    """Lock the accounts (sorted, so concurrent batches never deadlock), with the customer's
+    status unless ``with_status`` is false (callers that know it or need none skip a join that
+    costs PostgreSQL ~1.5 µs an account: ``status`` is then None)."""
     ordered = _keys(keys)
     if not ordered:
         return {}
+    status, customers = (
+        ("c.status", "JOIN customers c ON c.org_code = a.org_code AND c.customer_id = a.customer_id")
+        if with_status
+        else ("NULL::text AS status", "")
+    )
     rows = await conn.fetch(
         # One index probe per key, in the (sorted) order of the keys: rows are locked in that order.
         f"""SELECT a.org_code, a.customer_id, a.debt, a.total, a.seq, a.status
             FROM {CUSTOMERS} AS k
             CROSS JOIN LATERAL (
-                SELECT a.org_code, a.customer_id, a.debt, a.total, a.seq, c.status
-                FROM loyalty_accounts a
-                JOIN customers c ON c.org_code = a.org_code AND c.customer_id = a.customer_id
+                SELECT a.org_code, a.customer_id, a.debt, a.total, a.seq, {status}
+                FROM loyalty_accounts a {customers}
                 WHERE a.org_code = k.org_code AND a.customer_id = k.customer_id
                 FOR UPDATE OF a{" SKIP LOCKED" if skip_locked else ""}) a
             ORDER BY k.n""",

@@ -35,7 +35,7 @@ async def expire_once(
         due = await repo.due_customers(conn, cutoff, chunk)
         if not due:
             return 0
-        locked = await repo.lock_accounts(conn, due, skip_locked=True)
+        locked = await repo.lock_accounts(conn, due, skip_locked=True, with_status=False)
         await repo.load_open_lots(conn, locked)
         touched = []
         for key, item in locked.items():

@@ -141,7 +141,8 @@ async def apply_batch(conn: asyncpg.Connection, envelopes: Sequence[EventEnvelop
             need_lots.add((k[0], st.customer_id))
     for k, earn in prior_earns.items():
         lock_keys.add((k[0], earn["customer_id"]))
-    accounts = await loyalty_repo.lock_accounts(conn, lock_keys)
+    # The sales' customers come with their status from `resolve`; the others need none.
+    accounts = await loyalty_repo.lock_accounts(conn, lock_keys, with_status=False)
     id_pool = IdPool()  # the batch's ledger entry and lot ids, minted a chunk at a time
     for held in accounts.values():
         held.account.new_id = id_pool
@@ -249,13 +250,13 @@ def _apply_sale(batch: _Batch, env: EventEnvelope, found: tuple[str, str] | None
     if found is None:
         _skip(batch, env, sale, "unknown-customer", _customer_ref(sale))
         return
-    customer_id, _status = found
+    customer_id, status = found
     locked = batch.accounts.get((org, customer_id))
     if locked is None:  # the customer has no account row: cannot happen for customers made by the API
         _skip(batch, env, sale, "unknown-customer", _customer_ref(sale))
         return
-    if locked.status != "active":
-        _skip(batch, env, sale, f"customer-{locked.status}")
+    if status != "active":
+        _skip(batch, env, sale, f"customer-{status}")
         return
     account = locked.account
     policy = batch.policies[org].policy
