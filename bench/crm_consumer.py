@@ -71,7 +71,10 @@ per batch (lz4-compressed). Concurrent partition batches often share a customer 
 20,000 customers each) and then queue on that account's row lock, but briefly: sampling
 `pg_stat_activity` every 20 ms in a pair run never caught a CRM backend waiting on a lock, and
 taking the accounts without `FOR UPDATE` (a measurement only, 3 alternating rounds) did not lower
-PostgreSQL's CPU per sale. Beside the IFM consumer the machine is 96-98% busy: `bench/pair_cpu.py`
+PostgreSQL's CPU per sale. The lock reads the account alone: a sale's customer comes with its status
+from the resolution, and joining `customers` again there cost PostgreSQL ~3 µs per sale
+(`bench/ab.py c6fd0e1 --solo --rounds 3 --events 60000`, 2026-11-26: 38.8 → 35.7 µs, medians, lower
+in each round). Beside the IFM consumer the machine is 96-98% busy: `bench/pair_cpu.py`
 (section above) splits the CPU per sale between the two consumers, PostgreSQL and the broker.
 Python's cyclic GC was the largest single cost before the entrypoint's tuning (row 4). The batch
 size trades memory for statements: 750 records per partition is as fast as 1,000 with ~15 MB less
