@@ -66,10 +66,10 @@ async def lock_accounts(
     )
     rows = await conn.fetch(
         # One index probe per key, in the (sorted) order of the keys: rows are locked in that order.
-        f"""SELECT a.org_code, a.customer_id, a.debt, a.total, a.seq, a.status, a.row_ref
+        f"""SELECT a.org_code, a.customer_id, a.debt, a.total, a.seq, a.status
             FROM {CUSTOMERS} AS k
             CROSS JOIN LATERAL (
-                SELECT a.org_code, a.customer_id, a.debt, a.total, a.seq, {status}, a.ctid::text AS row_ref
+                SELECT a.org_code, a.customer_id, a.debt, a.total, a.seq, {status}
                 FROM loyalty_accounts a {customers}
                 WHERE a.org_code = k.org_code AND a.customer_id = k.customer_id
                 FOR UPDATE OF a{" SKIP LOCKED" if skip_locked else ""}) a
@@ -80,9 +80,7 @@ async def lock_accounts(
         (r["org_code"], r["customer_id"]): Locked(
             r["org_code"],
             r["status"],
-            LoyaltyAccount(
-                r["customer_id"], debt=r["debt"], total=r["total"], seq=r["seq"], row_ref=r["row_ref"]
-            ),
+            LoyaltyAccount(r["customer_id"], debt=r["debt"], total=r["total"], seq=r["seq"]),
         )
         for r in rows
     }
@@ -369,28 +367,16 @@ async def save(
     await _save_redemptions(conn, redemptions, now)
     touched = [(org, acc) for org, acc in accounts if acc.new_entries]
     if touched:
-        # Accounts locked by lock_accounts are written back by the row version it locked (a TID
-        # scan, not an index probe: ~0.7 µs of PostgreSQL an account); the key must match too.
-        by_row = all(acc.row_ref is not None for _, acc in touched)
-        status = await conn.execute(
-            _UPDATE_ACCOUNTS_BY_ROW if by_row else _UPDATE_ACCOUNTS_BY_KEY,
-            json_rows([(o, a.customer_id, a.debt, a.total, a.seq, a.row_ref) for o, a in touched]),
+        await conn.execute(
+            # The new values as one jsonb parameter of arrays (cheaper to encode than five arrays).
+            """UPDATE loyalty_accounts a
+               SET debt = (u.v->>2)::bigint, total = (u.v->>3)::bigint, seq = (u.v->>4)::bigint,
+                   updated_at = $2
+               FROM jsonb_array_elements($1::text::jsonb) AS u(v)
+               WHERE a.org_code = u.v->>0 AND a.customer_id = u.v->>1""",
+            json_rows([(o, a.customer_id, a.debt, a.total, a.seq) for o, a in touched]),
             now,
         )
-        if status != f"UPDATE {len(touched)}":
-            raise RuntimeError(f"{status} of {len(touched)} loyalty accounts: one is not where it was locked")
-        for _, acc in touched:
-            acc.row_ref = None  # that version is gone: a later write in this transaction goes by key
-
-
-# The new values as one jsonb parameter of arrays (cheaper to encode than five arrays):
-# [org_code, customer_id, debt, total, seq, row_ref].
-_UPDATE_ACCOUNTS = """UPDATE loyalty_accounts a
-   SET debt = (u.v->>2)::bigint, total = (u.v->>3)::bigint, seq = (u.v->>4)::bigint, updated_at = $2
-   FROM jsonb_array_elements($1::text::jsonb) AS u(v)
-   WHERE {row} a.org_code = u.v->>0 AND a.customer_id = u.v->>1"""
-_UPDATE_ACCOUNTS_BY_ROW = _UPDATE_ACCOUNTS.format(row="a.ctid = (u.v->>5)::tid AND")
-_UPDATE_ACCOUNTS_BY_KEY = _UPDATE_ACCOUNTS.format(row="")
 
 
 async def _save_redemptions(

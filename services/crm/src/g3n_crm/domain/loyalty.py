@@ -175,9 +175,6 @@ class LoyaltyAccount:
     new_lots: list[Lot] = field(default_factory=list)
     changed_lots: set[str] = field(default_factory=set)
     new_id: IdFactory = new_id
-    # Where the storage adapter found the account's (locked) row, so writing it back needs no
-    # key lookup; opaque here, None when unknown.
-    row_ref: str | None = None
 
     # ---- reading ---------------------------------------------------------------------------
 
