@@ -16,7 +16,8 @@ points; the customers exist beforehand. The child reports its peak RSS. Knobs fo
 `CRM_BENCH_STMTS=1` (per-statement wall time), `CRM_BENCH_PROFILE=<file>` (cProfile of the
 child), `CRM_BENCH_MAX_BATCH`, `CRM_BENCH_GC_THRESHOLD=a,b,c`, `CRM_BENCH_ASYNCIO=1`.
 
-Run: `uv run python bench/crm_consumer.py [N] [NAIVE_N]` (writes its section of docs/benchmarks.md).
+Run: `uv run python bench/crm_consumer.py [N] [NAIVE_N] [--write]` (`--write` replaces its section
+of docs/benchmarks.md).
 """
 
 from __future__ import annotations
@@ -261,7 +262,7 @@ def _ifm_rate(proc: subprocess.Popen[str], n: int) -> float | None:
     return n / result[0]
 
 
-async def run(n: int, naive_n: int) -> None:
+async def run(n: int, naive_n: int, *, write: bool = False) -> None:
     load = load_average()  # other work on the machine skews every figure below
     with bench_stack() as stack:
         topic = f"bench.crm.sales.{uuid.uuid4().hex[:6]}"
@@ -325,11 +326,14 @@ async def run(n: int, naive_n: int) -> None:
         f"| naive: same handler, one event per transaction and offset commit ({naive_n:,} events)"
         f" | {naive:,.0f} | {naive / floor:.0%} |"
     )
+    print(f"batch vs naive {crm / naive:.1f}x", flush=True)
+    if not write:
+        return
     write_section(
         "crm-consumer",
         f"""## CRM: SCM sales applied to loyalty
 
-`uv run python bench/crm_consumer.py {n} {naive_n}` — {datetime.now(UTC):%Y-%m-%d %H:%M}Z,
+`uv run python bench/crm_consumer.py {n} {naive_n} --write` — {datetime.now(UTC):%Y-%m-%d %H:%M}Z,
 commit {git_rev()}, {machine()}, load average at the start {load}.
 {n:,} `scm.sale.recorded` events (two lines, customer named by e-mail, {CUSTOMERS:,} customers), 4 partitions.
 Applied = customer resolved, points earned into a lot, ledger entry, sale bookkeeping, change event
@@ -359,9 +363,11 @@ if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "--child":
         child_main(_child, profile_env="CRM_BENCH_PROFILE", run_loop=_run_loop)
     else:
+        args = [a for a in sys.argv[1:] if not a.startswith("--")]
         asyncio.run(
             run(
-                int(sys.argv[1]) if len(sys.argv) > 1 else 100_000,
-                int(sys.argv[2]) if len(sys.argv) > 2 else 5_000,
+                int(args[0]) if args else 100_000,
+                int(args[1]) if len(args) > 1 else 5_000,
+                write="--write" in sys.argv,
             )
         )
