@@ -79,12 +79,12 @@ in each round). ~2 µs of the consumer's own CPU per sale are attribute reads on
 pydantic models (~100 a sale in the kit and the handler): `BaseModel` defines `__getattr__`, so
 CPython 3.11 never specialises those reads (~13 ns each, ~4 ns on a plain class). Giving the
 contract classes the generic attribute slot (a measurement only, through `ctypes`) took the CRM
-consumer from 46.8 to 44.8 µs per sale (4 alternating rounds, each lower); not adopted, as it
-means writing into CPython's type objects. Beside the IFM consumer the machine is 96-98% busy:
+consumer from 46.8 to 44.8 µs per sale (4 alternating rounds, each lower); not adopted, as it means
+writing into CPython's type objects. Beside the IFM consumer the machine is 96-98% busy:
 `bench/pair_cpu.py` (section above) splits the CPU per sale between the two consumers, PostgreSQL
-and the broker. Python's cyclic GC was the largest single cost before the entrypoint's tuning (row 4). The batch
-size trades memory for statements: 750 records per partition is as fast as 1,000 with ~15 MB less
-RSS.
+and the broker. Python's cyclic GC was the largest single cost before the entrypoint's tuning (row
+4). The batch size trades memory for statements: 750 records per partition is as fast as 1,000 with
+~15 MB less RSS.
 """
 
 
