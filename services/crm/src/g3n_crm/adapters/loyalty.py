@@ -54,8 +54,9 @@ async def lock_accounts(
     conn: asyncpg.Connection, keys: Iterable[Key], *, skip_locked: bool = False, with_status: bool = True
 ) -> dict[Key, Locked]:
     """Lock the accounts (sorted, so concurrent batches never deadlock), with the customer's
-    status unless ``with_status`` is false (callers that know it or need none skip a join that
-    costs PostgreSQL ~1.5 µs an account: ``status`` is then None)."""
+    status unless ``with_status`` is false: callers that know it (the SCM consumer, from
+    ``customers.resolve``) or need none (expiry) skip a join that cost PostgreSQL ~3 µs a sale in
+    the consumer benchmark (docs/benchmarks.md); ``status`` is then None."""
     ordered = _keys(keys)
     if not ordered:
         return {}

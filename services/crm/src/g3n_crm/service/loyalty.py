@@ -215,7 +215,7 @@ async def _lock(ctx: Ctx, customer_id: str, *, lots: bool = True) -> tuple[str, 
     """
     locked = await repo.lock_accounts(ctx.conn, [(ctx.org_code, customer_id)])
     found = locked.get((ctx.org_code, customer_id))
-    if found is None or found.status is None:  # (the status is read: with_status)
+    if found is None or found.status is None:  # (status is read here: None only narrows the type)
         raise NotFound(f"customer {customer_id} not found")
     if lots:
         await repo.load_open_lots(ctx.conn, locked)
