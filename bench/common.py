@@ -72,7 +72,7 @@ def host_check_ms() -> float:
     return best * 1000
 
 
-def _fresh_host_check_ms() -> float:
+def fresh_host_check_ms() -> float:
     """``host_check_ms`` in a fresh interpreter: in a benchmark's own process the figure would
     also measure that process (its heap, which the collector walks; its GC settings)."""
     out = subprocess.run(
@@ -97,7 +97,7 @@ def machine() -> str:
     # Python"), so name it, not just its version.
     return (
         f"{os.cpu_count()} cores ({cpu}), Python {platform.python_version()} ({interpreter()}),"
-        f" host check {_fresh_host_check_ms():.0f} ms (`bench/common.py`; lower is faster)"
+        f" host check {fresh_host_check_ms():.0f} ms (`bench/common.py`; lower is faster)"
     )
 
 

@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from common import fresh_host_check_ms
+
 HERE = Path(__file__).resolve().parent
 GOAL = 10_000
 
@@ -65,16 +67,13 @@ def _run(*args: str) -> str:
     return proc.stdout
 
 
-def _int(pattern: str, text: str, group: int = 1) -> int | None:
+def _int(pattern: str, text: str) -> int | None:
     m = re.search(pattern, text, re.M)
-    return int(m[group].replace(",", "")) if m else None
+    return int(m[1].replace(",", "")) if m else None
 
 
 def _host_check(g: Group) -> None:
-    out = _run(str(HERE / "common.py"))
-    m = re.search(r"host check ([\d.]+) ms", out)
-    if m:
-        g.host_ms.append(float(m[1]))
+    g.host_ms.append(fresh_host_check_ms())
 
 
 def run_group() -> Group:
