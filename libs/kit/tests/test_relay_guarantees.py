@@ -182,6 +182,7 @@ async def test_rows_written_before_packing_are_published_after_the_upgrade_in_or
         "kit/0003_packed_outbox.sql",
         "kit/0004_validate_outbox_forms.sql",
         "kit/0005_outbox_lz4.sql",
+        "kit/0006_inbox_keys_selective_first.sql",
     ]
 
     await _enqueue_and_relay(
