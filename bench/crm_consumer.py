@@ -61,14 +61,18 @@ IFM_BATCH = str(IfmSettings.model_fields["consumer_max_batch"].default)
 LIMITS = """
 What limits it (`CRM_BENCH_STMTS=1` prints per-statement wall time, `CRM_BENCH_PROFILE=<file>`
 writes a cProfile of the consumer child): CPU. Alone, the consumer process is most of a core
-(`bench/solo_cpu.py`, 2026-11-26: 44-50 µs of its CPU and 35-38 µs of PostgreSQL's per sale,
+(`bench/solo_cpu.py`, 2026-11-26: 41-58 µs of its CPU and 31-35 µs of PostgreSQL's per sale,
 depending on the VM's phase): per sale ~15% of its time is contract parsing in the kit loop (~7 µs,
 `bench/parse.py`), ~60% the CRM handler (resolution, ledger domain, rows, change event, and
 asyncpg's encoding and decoding for its ~12 statements per batch, whose keys go as one JSON
 parameter rather than parallel arrays), the rest the kit's claim (one `COPY`), aiokafka and the
 event loop (`uvx py-spy record` on it, IFM consumer beside it). PostgreSQL writes 5 heap rows per
 sale (inbox, `scm_sales`, lot, ledger entry; the account update is HOT) plus one packed outbox row
-per batch (lz4-compressed). Concurrent partition batches often share a customer (750 sales over
+per batch (lz4-compressed). The keys it inserts into or probes for each sale lead with their
+selective column and end with the organisation (CRM migration 0007, kit migration 0006): with the
+organisation (or the consumer group) first, every comparison of a B-tree descent found it equal and
+went on to the next column, and PostgreSQL spent 38.8 µs per sale against 30.7 µs now (`bench/ab.py
+5f6799a --solo --rounds 3 --events 60000`, 2026-11-26, medians, lower in each round). Concurrent partition batches often share a customer (750 sales over
 20,000 customers each) and then queue on that account's row lock, but briefly: sampling
 `pg_stat_activity` every 20 ms in a pair run never caught a CRM backend waiting on a lock, and
 taking the accounts without `FOR UPDATE` (a measurement only, 3 alternating rounds) did not lower

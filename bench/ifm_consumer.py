@@ -62,7 +62,7 @@ last, 6% of the time (at the bump, while another batch writes its earnings and c
 applied batches are committed together at most every second (the kit's commit interval).
 
 What limits it: CPU. Alone, the consumer process is most of a core and PostgreSQL most of the other
-(`bench/solo_cpu.py` on Debian's python3.11, 2026-11-26: 41-47 µs of the consumer's CPU and 37-40 µs
+(`bench/solo_cpu.py` on Debian's python3.11, 2026-11-26: 41-47 µs of the consumer's CPU and 37-41 µs
 of PostgreSQL's per sale, depending on the VM's phase; pyenv's unoptimised build took ~51 µs, see
 "Which Python"). Beside the CRM consumer the machine is 97-99% busy and `bench/pair_cpu.py` (section
 above) splits the CPU per sale between the two consumers, PostgreSQL and the broker: 159-184 µs per
@@ -75,7 +75,12 @@ asyncpg's encoding of the COPY rows ~8%). PostgreSQL writes 4 heap rows per sale
 attribution, earning, ledger) and 16 index entries, plus its share of the batch's compressed change
 events (a 40,000-sale run wrote 3,560 TOAST chunks with lz4 against 24,999 without, and 122 MB of
 WAL against 183 MB); an index entry costs ~1 µs of its CPU when the key appends, ~2 µs when it lands
-at random (inbox event id and natural key, order id).
+at random (inbox event id and natural key, order id) behind an organisation column that compares
+equal at every step of the descent. The keys the consumer inserts into for each sale now lead with
+their selective column (IFM migration 0007, kit migration 0006): PostgreSQL per sale 42.7 → 39.2 µs
+(`bench/ab.py 5f6799a --solo --rounds 3 --events 60000`, 2026-11-26, medians); the per-profile and
+per-campaign indexes keep the organisation first, as queries read an organisation's rows through
+them.
 """
 
 
