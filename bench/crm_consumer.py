@@ -72,8 +72,9 @@ per batch (lz4-compressed). The keys it inserts into or probes for each sale lea
 selective column and end with the organisation (CRM migration 0007, kit migration 0006): with the
 organisation (or the consumer group) first, every comparison of a B-tree descent found it equal and
 went on to the next column, and PostgreSQL spent 38.8 µs per sale against 30.7 µs now (`bench/ab.py
-5f6799a --solo --rounds 3 --events 60000`, 2026-11-26, medians, lower in each round). Concurrent partition batches often share a customer (750 sales over
-20,000 customers each) and then queue on that account's row lock, but briefly: sampling
+5f6799a --solo --rounds 3 --events 60000`, 2026-11-26, medians, lower in each round).
+Concurrent partition batches often share a customer (750 sales over 20,000 customers each) and then
+queue on that account's row lock, but briefly: sampling
 `pg_stat_activity` every 20 ms in a pair run never caught a CRM backend waiting on a lock, and
 taking the accounts without `FOR UPDATE` (a measurement only, 3 alternating rounds) did not lower
 PostgreSQL's CPU per sale. The lock reads the account alone: a sale's customer comes with its status

@@ -91,3 +91,33 @@ async def test_anonymize_erases_fields_proofs_and_stored_responses_but_keeps_bal
         assert all(needle not in bytes(r["response_body"]) for r in rows), needle
         assert all(needle not in m.value for m in outbox), needle
         assert needle.decode() not in dump and needle.decode() not in consent_dump
+
+
+class _Rollback(Exception):
+    pass
+
+
+async def test_erasing_the_identifiers_of_skipped_sales_probes_an_index_per_identifier(
+    crm_env: CrmEnv,
+) -> None:
+    """Anonymize finds the skipped sales naming the customer (by id, e-mail or external ref) through
+    one index per identifier, never by reading every sale: over 5,000 skipped sales (inserted, then
+    rolled back), the plan is a bitmap OR of the three partial indexes."""
+    from g3n_crm.adapters.customers import ERASE_SALE_REFS_SQL
+
+    plan = ""
+    with pytest.raises(_Rollback):
+        async with crm_env.db.connection() as conn, conn.transaction():
+            await conn.execute(
+                """INSERT INTO scm_sales (org_code, sale_id, order_id, status, reason, ref_customer_id,
+                                          ref_email, ref_external_ref, currency, occurred_at, processed_at)
+                   SELECT 'plan-org', 's-' || i, 'o-' || i, 'skipped', 'unknown-customer', 'cus_' || i,
+                          'c' || i || '@example.com', 'EXT-' || i, 'USD', now(), now()
+                   FROM generate_series(1, 5000) AS i"""
+            )
+            await conn.execute("ANALYZE scm_sales")
+            args = ("plan-org", "cus_7", "c7@example.com", "ext-7")
+            plan = "\n".join(r[0] for r in await conn.fetch("EXPLAIN " + ERASE_SALE_REFS_SQL, *args))
+            raise _Rollback
+    for index in ("scm_sales_ref_customer", "scm_sales_ref_email", "scm_sales_ref_external"):
+        assert f"Bitmap Index Scan on {index}" in plan, plan

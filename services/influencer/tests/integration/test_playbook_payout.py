@@ -240,3 +240,16 @@ async def test_payout_playbook(ifm: Ifm) -> None:
 
 def _iso(dt: datetime) -> str:
     return dt.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+async def test_a_payouts_ledger_entries_are_found_by_index_not_by_reading_the_ledger(ifm: Ifm) -> None:
+    """Settling or failing a payout reads the entries it booked by payout id, and each earning's
+    later clawbacks by earning: with sequential scans disabled, both sides are index probes."""
+    from g3n_influencer.adapters.payouts import CLAWED_WHILE_PAID_SQL
+
+    async with ifm.db.connection() as conn, conn.transaction():
+        await conn.execute("SET LOCAL enable_seqscan = off")
+        rows = await conn.fetch("EXPLAIN " + CLAWED_WHILE_PAID_SQL, ifm.org, "pay_x")
+    plan = "\n".join(r[0] for r in rows)
+    assert "Seq Scan" not in plan, plan
+    assert "ifm_ledger_payout" in plan and "ifm_ledger_earning" in plan, plan

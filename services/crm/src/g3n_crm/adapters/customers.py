@@ -161,6 +161,13 @@ async def list_page(
     )
 
 
+# Each identifier has a partial index of the skipped sales that carry it (migration 0008): a bitmap
+# OR of three probes, not a read of every sale.
+ERASE_SALE_REFS_SQL = """
+UPDATE scm_sales SET ref_customer_id = NULL, ref_email = NULL, ref_external_ref = NULL
+WHERE org_code = $1 AND (ref_customer_id = $2 OR lower(ref_email) = $3 OR lower(ref_external_ref) = $4)"""
+
+
 async def anonymize(
     conn: asyncpg.Connection, org_code: str, customer_id: str, reason: str, now: datetime
 ) -> asyncpg.Record:
@@ -174,9 +181,7 @@ async def anonymize(
     # Skipped SCM sales keep the identifiers they carried (to claim points later); erase those that
     # name this customer.
     await conn.execute(
-        """UPDATE scm_sales SET ref_customer_id = NULL, ref_email = NULL, ref_external_ref = NULL
-           WHERE org_code = $1
-             AND (ref_customer_id = $2 OR lower(ref_email) = $3 OR lower(ref_external_ref) = $4)""",
+        ERASE_SALE_REFS_SQL,
         org_code,
         customer_id,
         before["email_norm"],

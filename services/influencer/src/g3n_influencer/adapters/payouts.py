@@ -146,19 +146,21 @@ async def lock_paid_earnings(conn: asyncpg.Connection, org: str, payout_id: str)
     return [earnings_repo.state_of(org, r) for r in rows]
 
 
+# The payout's 'paid' entries through ifm_ledger_payout (migration 0008), then each earning's later
+# clawbacks through ifm_ledger_earning: two index probes, never a read of the organisation's ledger.
+CLAWED_WHILE_PAID_SQL = """
+SELECT c.earning_id, sum(c.amount_minor) AS clawed
+FROM ifm_ledger p JOIN ifm_ledger c
+  ON c.org_code = p.org_code AND c.earning_id = p.earning_id AND c.kind = 'clawback'
+ AND c.status_from = 'paid' AND c.entry_id > p.entry_id
+WHERE p.org_code = $1 AND p.payout_id = $2 AND p.kind = 'paid'
+GROUP BY c.earning_id"""
+
+
 async def clawed_while_paid(conn: asyncpg.Connection, org: str, payout_id: str) -> dict[str, int]:
     """Per earning of ``payout_id``: what clawbacks took after it was paid in this payout (the
     carry-over those clawbacks booked)."""
-    rows = await conn.fetch(
-        """SELECT c.earning_id, sum(c.amount_minor) AS clawed
-           FROM ifm_ledger p JOIN ifm_ledger c
-             ON c.org_code = p.org_code AND c.earning_id = p.earning_id AND c.kind = 'clawback'
-            AND c.status_from = 'paid' AND c.entry_id > p.entry_id
-           WHERE p.org_code = $1 AND p.payout_id = $2 AND p.kind = 'paid'
-           GROUP BY c.earning_id""",
-        org,
-        payout_id,
-    )
+    rows = await conn.fetch(CLAWED_WHILE_PAID_SQL, org, payout_id)
     return {r["earning_id"]: int(r["clawed"]) for r in rows}
 
 
